@@ -1,0 +1,1 @@
+"""Naast: entry points and plumbing (config, CLI, transports, storage, crypto)."""

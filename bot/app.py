@@ -1,0 +1,148 @@
+"""The composition root: `build_app(settings, *, store, transports, clock)` wires everything.
+
+Flow of one event: transport -> App.accept (dedupe, persist to the inbox stream) -> App.process_inbox
+(handlers -> outbound messages persisted in the outbox under ids derived from the event, then the
+event is acknowledged) -> Deliverer (send, confirm, retry). Any step may crash: the event stays in
+the stream until acknowledged and is reclaimed; re-handling it enqueues the same outbox ids, which
+adds nothing; the outbox keeps every message until a transport confirmed it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from bot.config import Settings
+from bot.domain import Clock, Inbound, Outbound, SystemClock
+from bot.outbox import Deliverer
+from bot.store import Store
+from bot.transports.base import Transport
+from handlers.commands import default_router
+from handlers.context import Context, Rules
+from handlers.core import handle
+from handlers.router import Router
+
+log = logging.getLogger(__name__)
+
+Ticker = Callable[[], Awaitable[int]]  # background duty run every loop: returns how much it did
+
+
+@dataclass
+class App:
+    settings: Settings
+    store: Store
+    transports: dict[str, Transport]
+    clock: Clock
+    ctx: Context
+    router: Router
+    deliverer: Deliverer
+    consumer: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    tickers: list[Ticker] = field(default_factory=list)
+    handled: int = 0
+
+    async def accept(self, event: Inbound) -> bool:
+        """The sink every transport feeds. False for an update seen before."""
+        fresh = await self.store.inbox.accept(event)
+        if not fresh:
+            log.info("duplicate %s event %s ignored", event.transport, event.event_id)
+        return fresh
+
+    async def enqueue(self, msgs: Sequence[Outbound], key: str) -> int:
+        """Persist outbound messages under a deterministic key (same key twice adds nothing)."""
+        if not msgs:
+            return 0
+        return await self.store.outbox.enqueue(list(msgs), key, int(self.clock.now().timestamp() * 1000))
+
+    async def process_inbox(self, block_ms: int | None = None, count: int = 50) -> int:
+        batch = await self.store.inbox.read(self.consumer, count=count, block_ms=block_ms)
+        for entry_id, event in batch:
+            out = await handle(event, self.ctx, self.router)
+            await self.enqueue(out, f"in:{event.transport}:{event.event_id}")
+            await self.store.inbox.ack(entry_id)
+            self.handled += 1
+        return len(batch)
+
+    async def tick(self) -> int:
+        done = 0
+        for ticker in self.tickers:
+            try:
+                done += await ticker()
+            except Exception:
+                log.exception("background duty %s failed; carrying on", getattr(ticker, "__name__", ticker))
+        return done
+
+    async def drain(self, max_rounds: int = 1000) -> None:
+        """Burst mode for tests and the CLI: handle, tick and deliver until nothing is due now."""
+        for _ in range(max_rounds):
+            worked = await self.process_inbox()
+            worked += await self.tick()
+            worked += await self.deliverer.deliver_due()
+            if not worked:
+                return
+        raise RuntimeError("drain did not settle")
+
+    async def run(self) -> None:
+        """Receive, handle and deliver until cancelled."""
+        await self.store.inbox.ensure_group()
+        tasks = [asyncio.create_task(t.run(self.accept), name=f"transport-{n}") for n, t in self.transports.items()]
+        tasks += [
+            asyncio.create_task(self._loop(self._handle_forever), name="inbox"),
+            asyncio.create_task(self._loop(self._deliver_forever), name="outbox"),
+            asyncio.create_task(self._loop(self._tick_forever), name="tickers"),
+        ]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _loop(self, step: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            try:
+                await step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("worker step failed; retrying in 1s")
+                await asyncio.sleep(1)
+
+    async def _handle_forever(self) -> None:
+        await self.process_inbox(block_ms=1000)
+
+    async def _deliver_forever(self) -> None:
+        if not await self.deliverer.deliver_due():
+            await asyncio.sleep(0.05)
+
+    async def _tick_forever(self) -> None:
+        await self.tick()
+        await asyncio.sleep(1.0)
+
+
+async def build_app(
+    settings: Settings,
+    *,
+    store: Store,
+    transports: Sequence[Transport] = (),
+    clock: Clock | None = None,
+    nlu: object | None = None,
+) -> App:
+    """The one place where parts are chosen and connected."""
+    clock = clock or SystemClock()
+    rules = Rules(
+        max_families_per_maatje=settings.max_families_per_maatje,
+        pending_choice_minutes=settings.pending_choice_minutes,
+        max_text_chars=settings.max_text_chars,
+    )
+    ctx = Context(directory=store.directory, clock=clock, rules=rules, nlu=nlu)  # type: ignore[arg-type]
+    by_name = {t.name: t for t in transports}
+    deliverer = Deliverer(store, by_name, clock, max_attempts=settings.outbox_max_attempts)
+    app = App(settings, store, by_name, clock, ctx, default_router(), deliverer)
+    await store.inbox.ensure_group()
+    return app

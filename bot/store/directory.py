@@ -1,0 +1,221 @@
+"""People, families, identities, invites and thread maps in Redis.
+
+Names and aliases are sealed by the codec; ids, roles and links stay in the clear.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from redis.asyncio import Redis
+
+from bot.domain import Address, Family, FamilyId, Person, PersonId, Role
+from bot.errors import AdminError, UserFacingError
+from bot.store.codec import Codec
+from bot.store.keys import Keys
+
+THREAD_TTL = timedelta(days=365)
+INVITE_GRACE = timedelta(days=30)
+
+# Assign a maatje to a family atomically: caseload check, old maatje's set, new maatje's set.
+_ASSIGN = """
+local family, new_load, fid, new_id, max = KEYS[1], KEYS[2], ARGV[1], ARGV[2], tonumber(ARGV[3])
+if redis.call('EXISTS', family) == 0 then return {err='no_family'} end
+local old = redis.call('HGET', family, 'maatje_id')
+if old == new_id then return 0 end
+if redis.call('SCARD', new_load) >= max then return {err='caseload_full'} end
+if old and old ~= '' then redis.call('SREM', ARGV[4] .. old .. ':families', fid) end
+redis.call('SADD', new_load, fid)
+redis.call('HSET', family, 'maatje_id', new_id)
+return 1
+"""
+
+# Redeem an invite once: returns person id, or an error naming why not.
+_REDEEM = """
+local inv = KEYS[1]
+if redis.call('EXISTS', inv) == 0 then return {err='invite_unknown'} end
+if redis.call('HGET', inv, 'used') == '1' then return {err='invite_used'} end
+if tonumber(redis.call('HGET', inv, 'expires_at')) < tonumber(ARGV[1]) then return {err='invite_expired'} end
+redis.call('HSET', inv, 'used', '1')
+return redis.call('HGET', inv, 'person_id')
+"""
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(5)}"
+
+
+def _s(value: bytes | str | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class Directory:
+    def __init__(self, redis: Redis, codec: Codec, keys: Keys) -> None:
+        self.r, self.codec, self.k = redis, codec, keys
+        self._assign = redis.register_script(_ASSIGN)
+        self._redeem = redis.register_script(_REDEEM)
+
+    # --- families and people ------------------------------------------------------------
+    async def add_family(self, alias: str) -> Family:
+        fid = FamilyId(new_id("f"))
+        async with self.r.pipeline(transaction=True) as p:
+            p.hset(self.k.family(fid), mapping={"alias": self.codec.seal(alias), "maatje_id": ""})
+            p.sadd(self.k.families(), fid)
+            await p.execute()
+        return Family(fid, alias)
+
+    async def get_family(self, fid: str) -> Family | None:
+        raw = await self.r.hgetall(self.k.family(fid))
+        if not raw:
+            return None
+        maatje = _s(raw.get(b"maatje_id")) or None
+        return Family(FamilyId(fid), self.codec.open(raw[b"alias"]), PersonId(maatje) if maatje else None)
+
+    async def list_families(self) -> list[Family]:
+        ids = sorted(_s(x) for x in await self.r.smembers(self.k.families()))
+        return [f for f in [await self.get_family(i) for i in ids] if f]
+
+    async def add_person(
+        self, role: Role, name: str, *, lang: str = "nl", family_id: str | None = None
+    ) -> Person:
+        if role is Role.PARENT and not family_id:
+            raise AdminError("a parent belongs to a family: give --family")
+        if family_id and not await self.r.exists(self.k.family(family_id)):
+            raise AdminError(f"no family {family_id}")
+        pid = PersonId(new_id("p"))
+        fields = {"role": role.value, "name": self.codec.seal(name), "lang": lang, "paused": "0"}
+        async with self.r.pipeline(transaction=True) as p:
+            if role is Role.PARENT:
+                fields["family_id"] = family_id or ""
+                p.sadd(self.k.family_parents(family_id or ""), pid)
+            p.hset(self.k.person(pid), mapping=fields)
+            p.sadd(self.k.people(), pid)
+            await p.execute()
+        return Person(pid, role, name, lang, FamilyId(family_id) if role is Role.PARENT and family_id else None)
+
+    async def get_person(self, pid: str) -> Person | None:
+        raw = await self.r.hgetall(self.k.person(pid))
+        if not raw:
+            return None
+        fam = _s(raw.get(b"family_id")) or None
+        return Person(
+            id=PersonId(pid),
+            role=Role(_s(raw[b"role"])),
+            name=self.codec.open(raw[b"name"]),
+            lang=_s(raw.get(b"lang")) or "nl",
+            family_id=FamilyId(fam) if fam else None,
+            paused=raw.get(b"paused") == b"1",
+        )
+
+    async def list_people(self, role: Role | None = None) -> list[Person]:
+        ids = sorted(_s(x) for x in await self.r.smembers(self.k.people()))
+        people = [p for p in [await self.get_person(i) for i in ids] if p]
+        return [p for p in people if role is None or p.role is role]
+
+    async def set_paused(self, pid: str, paused: bool) -> None:
+        await self.r.hset(self.k.person(pid), "paused", "1" if paused else "0")
+
+    async def set_lang(self, pid: str, lang: str) -> None:
+        await self.r.hset(self.k.person(pid), "lang", lang)
+
+    async def assign(self, fid: str, maatje_id: str, max_families: int) -> None:
+        maatje = await self.get_person(maatje_id)
+        if maatje is None or maatje.role is not Role.MAATJE:
+            raise AdminError(f"{maatje_id} is not a maatje")
+        try:
+            await self._assign(
+                keys=[self.k.family(fid), self.k.caseload(maatje_id)],
+                args=[fid, maatje_id, max_families, f"{self.k.prefix}:maatje:"],
+            )
+        except Exception as exc:  # redis.ResponseError carries the script's error name
+            if "caseload_full" in str(exc):
+                raise AdminError(
+                    f"{maatje.name} already has {max_families} families (the limit); "
+                    "hand one over first or raise NAAST_MAX_FAMILIES_PER_MAATJE"
+                ) from exc
+            if "no_family" in str(exc):
+                raise AdminError(f"no family {fid}") from exc
+            raise
+
+    async def families_of(self, maatje_id: str) -> list[Family]:
+        ids = sorted(_s(x) for x in await self.r.smembers(self.k.caseload(maatje_id)))
+        return [f for f in [await self.get_family(i) for i in ids] if f]
+
+    async def parents_of(self, fid: str) -> list[Person]:
+        ids = sorted(_s(x) for x in await self.r.smembers(self.k.family_parents(fid)))
+        return [p for p in [await self.get_person(i) for i in ids] if p]
+
+    # --- identities and addresses -------------------------------------------------------
+    async def link_identity(self, pid: str, transport: str, user: str, chat: str) -> None:
+        async with self.r.pipeline(transaction=True) as p:
+            p.set(self.k.identity(transport, user), pid)
+            p.hset(self.k.addresses(pid), transport, chat)
+            await p.execute()
+
+    async def person_for(self, transport: str, user: str) -> Person | None:
+        pid = _s(await self.r.get(self.k.identity(transport, user)))
+        return await self.get_person(pid) if pid else None
+
+    async def addresses_of(self, pid: str) -> list[Address]:
+        raw = await self.r.hgetall(self.k.addresses(pid))
+        return [Address(_s(t) or "", _s(c) or "") for t, c in sorted(raw.items())]
+
+    # --- invites ------------------------------------------------------------------------
+    async def create_invite(self, pid: str, code_hash: str, expires_at: datetime) -> None:
+        key = self.k.invite(code_hash)
+        async with self.r.pipeline(transaction=True) as p:
+            p.hset(key, mapping={"person_id": pid, "expires_at": int(expires_at.timestamp()), "used": "0"})
+            p.expireat(key, expires_at + INVITE_GRACE)
+            await p.execute()
+
+    async def redeem_invite(self, code_hash: str, now: datetime) -> PersonId:
+        try:
+            pid = await self._redeem(keys=[self.k.invite(code_hash)], args=[int(now.timestamp())])
+        except Exception as exc:
+            for reason in ("invite_unknown", "invite_used", "invite_expired"):
+                if reason in str(exc):
+                    raise UserFacingError(reason) from exc
+            raise
+        return PersonId(_s(pid) or "")
+
+    # --- threads, topics, groups --------------------------------------------------------
+    async def remember_thread(self, at: Address, ref: str, fid: str) -> None:
+        await self.r.set(self.k.thread(at.transport, at.chat_id, ref), fid, ex=THREAD_TTL)
+
+    async def family_for_thread(self, at: Address, ref: str) -> str | None:
+        return _s(await self.r.get(self.k.thread(at.transport, at.chat_id, ref)))
+
+    async def topic_of(self, transport: str, chat: str, fid: str) -> str | None:
+        return _s(await self.r.get(self.k.topic(transport, chat, fid)))
+
+    async def set_topic(self, transport: str, chat: str, fid: str, thread: str) -> None:
+        async with self.r.pipeline(transaction=True) as p:
+            p.set(self.k.topic(transport, chat, fid), thread)
+            p.set(self.k.topic_family(transport, chat, thread), fid)
+            await p.execute()
+
+    async def family_for_topic(self, transport: str, chat: str, thread: str) -> str | None:
+        return _s(await self.r.get(self.k.topic_family(transport, chat, thread)))
+
+    async def link_group(self, maatje_id: str, transport: str, chat: str) -> None:
+        async with self.r.pipeline(transaction=True) as p:
+            p.hset(self.k.group_of(maatje_id), transport, chat)
+            p.set(self.k.group_owner(transport, chat), maatje_id)
+            await p.execute()
+
+    async def group_of(self, maatje_id: str, transport: str) -> str | None:
+        return _s(await self.r.hget(self.k.group_of(maatje_id), transport))
+
+    async def group_owner(self, transport: str, chat: str) -> str | None:
+        return _s(await self.r.get(self.k.group_owner(transport, chat)))
+
+    # --- pending choice -----------------------------------------------------------------
+    async def put_pending(self, payload: dict, ttl: timedelta) -> str:
+        token = secrets.token_hex(6)
+        await self.r.set(self.k.pending(token), self.codec.seal_json(payload), ex=ttl)
+        return token
+
+    async def take_pending(self, token: str) -> dict | None:
+        raw = await self.r.getdel(self.k.pending(token))
+        return self.codec.open_json(raw) if raw else None

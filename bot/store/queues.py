@@ -1,0 +1,191 @@
+"""The durable inbox (de-duplicated stream of inbound events) and outbox (per-chat FIFO queues).
+
+Inbox: `accept` marks an event id as seen and appends it to a stream in one atomic step; workers
+read the stream as a consumer group and acknowledge after handling, so a worker that dies mid-way
+leaves the event pending, and another worker reclaims it.
+
+Outbox: every message is written before any transport sees it. Each chat has its own list so
+order is kept per chat; a sorted set holds, per queue, the time it may next be worked on. A
+worker claims a due queue by pushing its time forward by a lease, atomically, so two workers never
+send from the same queue at once and a crashed worker's queue returns when its lease runs out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from bot.domain import Inbound, Outbound
+from bot.store.codec import Codec
+from bot.store.keys import Keys
+from bot.store.serial import inbound_from_dict, inbound_to_dict, outbound_from_dict, outbound_to_dict
+
+SEEN_TTL = timedelta(days=7)
+GROUP = "workers"
+
+_ACCEPT = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  return redis.call('XADD', KEYS[2], '*', 'e', ARGV[2])
+end
+return false
+"""
+
+_ENQUEUE = """
+-- KEYS: msg, queue, ready. ARGV: body, queue key, now_ms, id
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'body', ARGV[1], 'attempts', 0, 'queue', ARGV[2])
+redis.call('RPUSH', KEYS[2], ARGV[4])
+redis.call('ZADD', KEYS[3], 'NX', ARGV[3], ARGV[2])
+return 1
+"""
+
+_CLAIM = """
+-- KEYS: ready. ARGV: now_ms, lease_until_ms, limit
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, q in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], q) end
+return due
+"""
+
+_DONE = """
+-- KEYS: queue, msg, ready, dead. ARGV: id, queue key, next_ms, dead('1' or '0')
+if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then redis.call('LPOP', KEYS[1]) end
+if ARGV[4] == '1' then redis.call('RPUSH', KEYS[4], ARGV[1]) else redis.call('DEL', KEYS[2]) end
+if redis.call('LLEN', KEYS[1]) > 0 then
+  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
+else
+  redis.call('ZREM', KEYS[3], ARGV[2])
+end
+return 1
+"""
+
+
+def _s(v: bytes | str) -> str:
+    return v.decode() if isinstance(v, bytes) else v
+
+
+class Inbox:
+    def __init__(self, redis: Redis, codec: Codec, keys: Keys) -> None:
+        self.r, self.codec, self.k = redis, codec, keys
+        self._accept = redis.register_script(_ACCEPT)
+
+    async def accept(self, event: Inbound) -> bool:
+        """Persist a new event; False when this event id was seen before (a redelivered update)."""
+        added = await self._accept(
+            keys=[self.k.seen(event.transport, event.event_id), self.k.inbox()],
+            args=[int(SEEN_TTL.total_seconds()), self.codec.seal_json(inbound_to_dict(event))],
+        )
+        return bool(added)
+
+    async def ensure_group(self) -> None:
+        try:
+            await self.r.xgroup_create(self.k.inbox(), GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def read(
+        self, consumer: str, count: int = 50, block_ms: int | None = None, reclaim_idle_ms: int = 60_000
+    ) -> list[tuple[str, Inbound]]:
+        """Events for this consumer: first those a dead worker left pending too long, then new ones."""
+        _, claimed, *_ = await self.r.xautoclaim(
+            self.k.inbox(), GROUP, consumer, min_idle_time=reclaim_idle_ms, start_id="0-0", count=count
+        )
+        entries = [(i, f) for i, f in claimed if f]
+        if not entries:
+            resp = await self.r.xreadgroup(GROUP, consumer, {self.k.inbox(): ">"}, count=count, block=block_ms)
+            entries = [e for _, batch in resp for e in batch] if resp else []
+        return [(_s(i), inbound_from_dict(self.codec.open_json(f[b"e"]))) for i, f in entries]
+
+    async def ack(self, entry_id: str) -> None:
+        async with self.r.pipeline(transaction=True) as p:
+            p.xack(self.k.inbox(), GROUP, entry_id)
+            p.xdel(self.k.inbox(), entry_id)
+            await p.execute()
+
+    async def backlog(self) -> int:
+        return int(await self.r.xlen(self.k.inbox()))
+
+
+@dataclass(frozen=True)
+class Pending:
+    id: str
+    queue: str
+    msg: Outbound
+    attempts: int
+
+
+class Outbox:
+    def __init__(self, redis: Redis, codec: Codec, keys: Keys) -> None:
+        self.r, self.codec, self.k = redis, codec, keys
+        self._enqueue = redis.register_script(_ENQUEUE)
+        self._claim = redis.register_script(_CLAIM)
+        self._done = redis.register_script(_DONE)
+
+    async def enqueue(self, msgs: list[Outbound], key: str, now_ms: int) -> int:
+        """Persist messages under deterministic ids `key:i`: enqueueing the same batch twice (an
+        event handled again after a crash) adds nothing. Returns how many were new."""
+        added = 0
+        async with self.r.pipeline(transaction=False) as p:
+            for i, msg in enumerate(msgs):
+                oid = f"{key}:{i}"
+                queue = self.k.outbox_queue(msg.to.transport, msg.to.chat_id)
+                body = self.codec.seal_json(outbound_to_dict(msg))
+                await self._enqueue(
+                    keys=[self.k.outbox_msg(oid), queue, self.k.outbox_ready()],
+                    args=[body, queue, now_ms, oid],
+                    client=p,
+                )
+            for result in await p.execute():
+                added += int(result)
+        return added
+
+    async def claim(self, now_ms: int, lease_ms: int, limit: int = 50) -> list[str]:
+        queues = await self._claim(keys=[self.k.outbox_ready()], args=[now_ms, now_ms + lease_ms, limit])
+        return [_s(q) for q in queues]
+
+    async def head(self, queue: str) -> Pending | None:
+        oid = await self.r.lindex(queue, 0)
+        if oid is None:
+            await self.r.zrem(self.k.outbox_ready(), queue)
+            return None
+        oid = _s(oid)
+        raw = await self.r.hgetall(self.k.outbox_msg(oid))
+        if not raw:  # body gone (manual cleanup): drop the dangling id
+            await self.finish(queue, oid, next_ms=0)
+            return await self.head(queue)
+        msg = outbound_from_dict(self.codec.open_json(raw[b"body"]))
+        return Pending(oid, queue, msg, int(raw.get(b"attempts", 0)))
+
+    async def finish(self, queue: str, oid: str, next_ms: int, dead: bool = False) -> None:
+        """Remove a sent (or given-up) message; the queue becomes due at next_ms if more wait."""
+        await self._done(
+            keys=[queue, self.k.outbox_msg(oid), self.k.outbox_ready(), self.k.outbox_dead()],
+            args=[oid, queue, next_ms, "1" if dead else "0"],
+        )
+
+    async def retry(self, queue: str, oid: str, due_ms: int) -> int:
+        async with self.r.pipeline(transaction=True) as p:
+            p.hincrby(self.k.outbox_msg(oid), "attempts", 1)
+            p.zadd(self.k.outbox_ready(), {queue: due_ms})
+            attempts, _ = await p.execute()
+        return int(attempts)
+
+    async def pending_count(self) -> int:
+        """Messages waiting in any queue (not yet confirmed by a transport)."""
+        queues = await self.r.zrange(self.k.outbox_ready(), 0, -1)
+        if not queues:
+            return 0
+        async with self.r.pipeline(transaction=False) as p:
+            for q in queues:
+                p.llen(q)
+            return sum(await p.execute())
+
+    async def next_due_ms(self) -> int | None:
+        first = await self.r.zrange(self.k.outbox_ready(), 0, 0, withscores=True)
+        return int(first[0][1]) if first else None
+
+    async def dead_count(self) -> int:
+        return int(await self.r.llen(self.k.outbox_dead()))

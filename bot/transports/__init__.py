@@ -1,0 +1,1 @@
+"""Transports translate between a chat network and Naast's Inbound/Outbound types. Nothing else."""

@@ -1,0 +1,1 @@
+"""Conversation logic. Imports no transport library: events in, messages out."""
