@@ -54,4 +54,8 @@ async def _route(event: Inbound, ctx: Context, router: Router) -> list[Outbound]
         return await handle_parent_message(event, person, ctx)
     if person.role is Role.MAATJE:
         return await handle_maatje_message(event, person, ctx)
+    for staff_handler in router.staff_text:
+        answer = await staff_handler(event, person, ctx)
+        if answer is not None:
+            return answer
     return [] if event.is_group else [reply(event, t("staff_no_relay", lang))]

@@ -14,10 +14,16 @@ CommandHandler = Callable[[Inbound, Person | None, str, Context], Awaitable[list
 CallbackHandler = Callable[[Inbound, Person, str, Context], Awaitable[list[Outbound]]]
 
 
+# (event, person, context) -> messages: plain text from a regisseur or coordinator
+StaffTextHandler = Callable[[Inbound, Person, Context], Awaitable[list[Outbound] | None]]
+
+
 @dataclass
 class Router:
     commands: dict[str, CommandHandler] = field(default_factory=dict)
     callbacks: dict[str, CallbackHandler] = field(default_factory=dict)
+    # Tried in order on staff text; the first that returns a list (not None) answers it.
+    staff_text: list[StaffTextHandler] = field(default_factory=list)
 
     def command(self, *names: str) -> Callable[[CommandHandler], CommandHandler]:
         def register(fn: CommandHandler) -> CommandHandler:

@@ -169,7 +169,9 @@ async def test_stop_pauses_a_parent_and_start_resumes(world):
     assert world.net.texts_to("u-sanne")[-1].startswith("Je staat op pauze")
     await world.send("u-tineke", "Hoi?")
     assert world.net.texts_to("u-sanne")[-1].startswith("Je staat op pauze")  # nothing new for Sanne
-    assert world.net.texts_to("u-tineke")[-1] == "Gezin Noor heeft het gesprek op pauze gezet. Je bericht is niet afgeleverd."
+    assert world.net.texts_to("u-tineke")[-1] == (
+        "Gezin Noor heeft het gesprek op pauze gezet. Je bericht is niet afgeleverd."
+    )
     await world.send("u-sanne", "/start")
     await world.send("u-sanne", "Daar ben ik weer")
     assert "Daar ben ik weer" in world.net.texts_to("u-tineke")[-1]
