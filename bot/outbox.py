@@ -26,6 +26,8 @@ LEASE_MS = 30_000
 class Receipt(NamedTuple):
     to: Address  # where it went, with the forum thread filled in
     ref: str | None
+
+
 MAX_BACKOFF_S = 300.0
 
 
@@ -35,9 +37,7 @@ def backoff_seconds(attempts: int) -> float:
 
 
 class Deliverer:
-    def __init__(
-        self, store: Store, transports: dict[str, Transport], clock: Clock, *, max_attempts: int = 12
-    ) -> None:
+    def __init__(self, store: Store, transports: dict[str, Transport], clock: Clock, *, max_attempts: int = 12) -> None:
         self.store, self.transports, self.clock = store, transports, clock
         self.max_attempts = max_attempts
         self.sent = 0

@@ -65,8 +65,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "To answer, use 'Reply' on a message. Your answer then goes to that family.",
     },
     "welcome_staff": {
-        "nl": "Welkom bij Naast, {name}. Je bent aangemeld als {role}. "
-        "Meldingen over veiligheid komen hier binnen.",
+        "nl": "Welkom bij Naast, {name}. Je bent aangemeld als {role}. Meldingen over veiligheid komen hier binnen.",
         "en": "Welcome to Naast, {name}. You are signed up as {role}. Safety alerts arrive here.",
     },
     "welcome_back": {
@@ -165,8 +164,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "group_linked": {
         "nl": "Deze groep is gekoppeld. Per gezin maak ik een eigen onderwerp. "
         "Wat je in een onderwerp schrijft, gaat naar dat gezin.",
-        "en": "This group is linked. I make one topic per family. "
-        "What you write in a topic goes to that family.",
+        "en": "This group is linked. I make one topic per family. What you write in a topic goes to that family.",
     },
     "group_not_maatje": {
         "nl": "Alleen een maatje kan een groep koppelen.",

@@ -245,4 +245,3 @@ async def test_language_switch(world):
     assert world.net.texts_to("u-sanne")[-1] == "I'll talk to you in English now."
     await world.send("u-sanne", "/help")
     assert world.net.texts_to("u-sanne")[-1].startswith("How Naast works")
-

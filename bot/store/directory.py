@@ -76,9 +76,7 @@ class Directory:
         ids = sorted(_s(x) for x in await self.r.smembers(self.k.families()))
         return [f for f in [await self.get_family(i) for i in ids] if f]
 
-    async def add_person(
-        self, role: Role, name: str, *, lang: str = "nl", family_id: str | None = None
-    ) -> Person:
+    async def add_person(self, role: Role, name: str, *, lang: str = "nl", family_id: str | None = None) -> Person:
         if role is Role.PARENT and not family_id:
             raise AdminError("a parent belongs to a family: give --family")
         if family_id and not await self.r.exists(self.k.family(family_id)):
