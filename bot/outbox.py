@@ -45,6 +45,9 @@ class Deliverer:
     def _now_ms(self) -> int:
         return int(self.clock.now().timestamp() * 1000)
 
+    def _lease_end(self) -> int:
+        return self._now_ms() + LEASE_MS
+
     async def deliver_due(self, limit: int = 50) -> int:
         """Work every due queue once; returns how many messages were confirmed sent."""
         queues = await self.store.outbox.claim(self._now_ms(), LEASE_MS, limit)
@@ -70,18 +73,18 @@ class Deliverer:
                 if attempts < self.max_attempts or exc.retry_after is not None:
                     return sent
                 log.critical("outbox %s: gave up after %d attempts", item.id, attempts)
-                await self.store.outbox.finish(queue, item.id, self._now_ms(), dead=True)
+                await self.store.outbox.finish(queue, item.id, self._lease_end(), dead=True)
                 continue
             except Undeliverable as exc:
                 log.warning("outbox %s undeliverable: %s", item.id, exc)
-                await self.store.outbox.finish(queue, item.id, self._now_ms(), dead=True)
+                await self.store.outbox.finish(queue, item.id, self._lease_end(), dead=True)
                 continue
             except Exception as exc:  # a transport bug must not stop delivery to everyone else
                 log.exception("outbox %s: unexpected %s", item.id, type(exc).__name__)
                 due = self._now_ms() + int(backoff_seconds(item.attempts + 1) * 1000)
                 await self.store.outbox.retry(queue, item.id, due)
                 return sent
-            await self.store.outbox.finish(queue, item.id, self._now_ms())
+            await self.store.outbox.finish(queue, item.id, self._lease_end())
             if item.msg.family_id and receipt.ref:
                 await self.store.directory.remember_thread(receipt.to, receipt.ref, item.msg.family_id)
             sent += 1

@@ -62,6 +62,14 @@ return 1
 """
 
 
+_RELEASE = """
+-- KEYS: queue, ready. ARGV: queue key. Drop an empty queue from the ready set, atomically with the
+-- emptiness check, so a message enqueued in between is never stranded.
+if redis.call('LLEN', KEYS[1]) == 0 then redis.call('ZREM', KEYS[2], ARGV[1]) return 1 end
+return 0
+"""
+
+
 def _s(v: bytes | str) -> str:
     return v.decode() if isinstance(v, bytes) else v
 
@@ -123,6 +131,7 @@ class Outbox:
         self._enqueue = redis.register_script(_ENQUEUE)
         self._claim = redis.register_script(_CLAIM)
         self._done = redis.register_script(_DONE)
+        self._release = redis.register_script(_RELEASE)
 
     async def enqueue(self, msgs: list[Outbound], key: str, now_ms: int) -> int:
         """Persist messages under deterministic ids `key:i`: enqueueing the same batch twice (an
@@ -149,8 +158,9 @@ class Outbox:
     async def head(self, queue: str) -> Pending | None:
         oid = await self.r.lindex(queue, 0)
         if oid is None:
-            await self.r.zrem(self.k.outbox_ready(), queue)
-            return None
+            if await self._release(keys=[queue, self.k.outbox_ready()], args=[queue]):
+                return None
+            return await self.head(queue)
         oid = _s(oid)
         raw = await self.r.hgetall(self.k.outbox_msg(oid))
         if not raw:  # body gone (manual cleanup): drop the dangling id
@@ -160,7 +170,8 @@ class Outbox:
         return Pending(oid, queue, msg, int(raw.get(b"attempts", 0)))
 
     async def finish(self, queue: str, oid: str, next_ms: int, dead: bool = False) -> None:
-        """Remove a sent (or given-up) message; the queue becomes due at next_ms if more wait."""
+        """Remove a sent (or given-up) message. If more wait, the queue's score becomes next_ms: the
+        worker that keeps draining passes its lease end, so no other worker claims the queue meanwhile."""
         await self._done(
             keys=[queue, self.k.outbox_msg(oid), self.k.outbox_ready(), self.k.outbox_dead()],
             args=[oid, queue, next_ms, "1" if dead else "0"],
