@@ -44,6 +44,9 @@ class App:
     consumer: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     tickers: list[Ticker] = field(default_factory=list)
     handled: int = 0
+    reclaim_idle_ms: int = 60_000
+    reclaim_every: float = 10.0
+    _last_reclaim: float = float("-inf")
 
     async def accept(self, event: Inbound) -> bool:
         """The sink every transport feeds. False for an update seen before."""
@@ -59,13 +62,27 @@ class App:
         return await self.store.outbox.enqueue(list(msgs), key, int(self.clock.now().timestamp() * 1000))
 
     async def process_inbox(self, block_ms: int | None = None, count: int = 50) -> int:
-        batch = await self.store.inbox.read(self.consumer, count=count, block_ms=block_ms)
-        for entry_id, event in batch:
+        """Handle a batch of events. Every `reclaim_every` seconds, first take over events that a dead
+        worker left unacknowledged for `reclaim_idle_ms`. Outbound messages are persisted before the
+        batch is acknowledged; a crash in between only makes the next worker enqueue the same ids."""
+        now = self.clock.now().timestamp()
+        reclaim = None
+        if now - self._last_reclaim >= self.reclaim_every:
+            self._last_reclaim, reclaim = now, self.reclaim_idle_ms
+        batch = await self.store.inbox.read(self.consumer, count=count, block_ms=block_ms, reclaim_idle_ms=reclaim)
+        # One sender's events are handled in order; different senders' events concurrently.
+        by_sender: dict[tuple[str, str], list[Inbound]] = {}
+        for _, event in batch:
+            by_sender.setdefault((event.transport, event.sender), []).append(event)
+        await asyncio.gather(*(self._handle_in_order(events) for events in by_sender.values()))
+        await self.store.inbox.ack(*(entry_id for entry_id, _ in batch))
+        return len(batch)
+
+    async def _handle_in_order(self, events: list[Inbound]) -> None:
+        for event in events:
             out = await handle(event, self.ctx, self.router)
             await self.enqueue(out, f"in:{event.transport}:{event.event_id}")
-            await self.store.inbox.ack(entry_id)
             self.handled += 1
-        return len(batch)
 
     async def tick(self) -> int:
         done = 0

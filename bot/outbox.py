@@ -58,7 +58,7 @@ class Deliverer:
 
     async def _drain_queue(self, queue: str) -> int:
         sent = 0
-        while (item := await self.store.outbox.head(queue)) is not None:
+        while (item := await self.store.outbox.head(queue, self._lease_end())) is not None:
             transport = self.transports.get(item.msg.to.transport)
             if transport is None:
                 log.error("no transport %r for outbox %s; parked", item.msg.to.transport, item.id)
@@ -84,11 +84,15 @@ class Deliverer:
                 due = self._now_ms() + int(backoff_seconds(item.attempts + 1) * 1000)
                 await self.store.outbox.retry(queue, item.id, due)
                 return sent
-            await self.store.outbox.finish(queue, item.id, self._lease_end())
-            if item.msg.family_id and receipt.ref:
-                await self.store.directory.remember_thread(receipt.to, receipt.ref, item.msg.family_id)
+            async with self.store.redis.pipeline(transaction=False) as p:
+                await self.store.outbox.finish(queue, item.id, self._lease_end(), client=p)
+                if item.msg.family_id and receipt.ref:
+                    await self.store.directory.remember_thread(receipt.to, receipt.ref, item.msg.family_id, client=p)
+                left, *_ = await p.execute()
             sent += 1
             self.sent += 1
+            if not left:
+                return sent
         return sent
 
     async def _send(self, transport: Transport, msg: Outbound) -> Receipt:

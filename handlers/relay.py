@@ -30,21 +30,27 @@ def chunks(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     return [*parts, text] if text or not parts else parts
 
 
-async def _family_inboxes(ctx: Context, family: Family) -> tuple[list[Person], str]:
+Inbox = tuple[Person, list[Address], dict[str, str]]  # person, addresses, linked groups
+
+
+async def _family_inboxes(ctx: Context, family: Family) -> tuple[list[Inbox], str]:
     """Who receives a family's messages, and a header note when it is not their maatje."""
     if family.maatje_id:
-        maatje = await ctx.directory.get_person(family.maatje_id)
+        maatje, addrs, groups = await ctx.directory.reach(family.maatje_id)
         if maatje:
-            return [maatje], ""
-    return await ctx.directory.list_people(Role.COORDINATOR), " " + t("no_maatje_header")
+            return [(maatje, addrs, groups)], ""
+    coordinators = await ctx.directory.list_people(Role.COORDINATOR)
+    inboxes = [(c, await ctx.directory.addresses_of(c.id), {}) for c in coordinators]
+    return inboxes, " " + t("no_maatje_header")
 
 
 async def _deliver_to_inbox(
-    ctx: Context, person: Person, family: Family, header: str, body: str | None, event: Inbound
+    inbox: Inbox, family: Family, header: str, body: str | None, event: Inbound
 ) -> list[Outbound]:
+    person, addrs, groups = inbox
     out: list[Outbound] = []
-    for addr in await ctx.directory.addresses_of(person.id):
-        group = await ctx.directory.group_of(person.id, addr.transport) if person.role is Role.MAATJE else None
+    for addr in addrs:
+        group = groups.get(addr.transport) if person.role is Role.MAATJE else None
         to = Address(addr.transport, group) if group else addr
         topic = family.alias if group else None
         common = {"family_id": family.id, "topic_title": topic}
@@ -80,7 +86,8 @@ async def handle_parent_message(event: Inbound, parent: Person, ctx: Context) ->
         return out
 
     recipients, note = await _family_inboxes(ctx, family)
-    for person in recipients:
+    for inbox in recipients:
+        person = inbox[0]
         plang = person.lang
         mark = "🚨 " if escalated else ""
         name = f"{family.alias}{note}"
@@ -88,13 +95,13 @@ async def handle_parent_message(event: Inbound, parent: Person, ctx: Context) ->
             header = mark + t("from_family_media", plang, alias=name, name=parent.name)
             if event.text:
                 header += "\n" + event.text
-            out += await _deliver_to_inbox(ctx, person, family, header, None, event)
+            out += await _deliver_to_inbox(inbox, family, header, None, event)
         else:
             body = mark + t("from_family", plang, alias=name, name=parent.name, text=event.text)
             notes = [o.note_for_maatje for o in outcomes if o.note_for_maatje]
             if notes:
                 body += "\n\n" + "\n".join(notes)
-            out += await _deliver_to_inbox(ctx, person, family, "", body, event)
+            out += await _deliver_to_inbox(inbox, family, "", body, event)
     return out
 
 

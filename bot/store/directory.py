@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -42,6 +43,15 @@ return redis.call('HGET', inv, 'person_id')
 """
 
 
+# Identity -> person record in one round trip (the hot path of every update). The person key is
+# built inside the script, so this store targets a single Redis, not a cluster.
+_PERSON_FOR = """
+local pid = redis.call('GET', KEYS[1])
+if not pid then return false end
+return {pid, redis.call('HGETALL', ARGV[1] .. pid)}
+"""
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(5)}"
 
@@ -55,6 +65,7 @@ class Directory:
         self.r, self.codec, self.k = redis, codec, keys
         self._assign = redis.register_script(_ASSIGN)
         self._redeem = redis.register_script(_REDEEM)
+        self._person_for = redis.register_script(_PERSON_FOR)
 
     # --- families and people ------------------------------------------------------------
     async def add_family(self, alias: str) -> Family:
@@ -93,7 +104,9 @@ class Directory:
         return Person(pid, role, name, lang, FamilyId(family_id) if role is Role.PARENT and family_id else None)
 
     async def get_person(self, pid: str) -> Person | None:
-        raw = await self.r.hgetall(self.k.person(pid))
+        return self._person(pid, await self.r.hgetall(self.k.person(pid)))
+
+    def _person(self, pid: str, raw: dict[bytes, bytes]) -> Person | None:
         if not raw:
             return None
         fam = _s(raw.get(b"family_id")) or None
@@ -152,8 +165,24 @@ class Directory:
             await p.execute()
 
     async def person_for(self, transport: str, user: str) -> Person | None:
-        pid = _s(await self.r.get(self.k.identity(transport, user)))
-        return await self.get_person(pid) if pid else None
+        found = await self._person_for(keys=[self.k.identity(transport, user)], args=[self.k.person("")])
+        if not found:
+            return None
+        pid, flat = _s(found[0]) or "", found[1]
+        return self._person(pid, dict(zip(flat[::2], flat[1::2], strict=True)))
+
+    async def reach(self, pid: str) -> tuple[Person | None, list[Address], dict[str, str]]:
+        """A person, their addresses and their linked groups, in one round trip (relay hot path)."""
+        async with self.r.pipeline(transaction=False) as p:
+            p.hgetall(self.k.person(pid))
+            p.hgetall(self.k.addresses(pid))
+            p.hgetall(self.k.group_of(pid))
+            raw, addrs, groups = await p.execute()
+        return (
+            self._person(pid, raw),
+            [Address(_s(t) or "", _s(c) or "") for t, c in sorted(addrs.items())],
+            {_s(t) or "": _s(c) or "" for t, c in groups.items()},
+        )
 
     async def addresses_of(self, pid: str) -> list[Address]:
         raw = await self.r.hgetall(self.k.addresses(pid))
@@ -178,8 +207,8 @@ class Directory:
         return PersonId(_s(pid) or "")
 
     # --- threads, topics, groups --------------------------------------------------------
-    async def remember_thread(self, at: Address, ref: str, fid: str) -> None:
-        await self.r.set(self.k.thread(at.transport, at.chat_id, ref), fid, ex=THREAD_TTL)
+    async def remember_thread(self, at: Address, ref: str, fid: str, client: Any = None) -> None:
+        await (client or self.r).set(self.k.thread(at.transport, at.chat_id, ref), fid, ex=THREAD_TTL)
 
     async def family_for_thread(self, at: Address, ref: str) -> str | None:
         return _s(await self.r.get(self.k.thread(at.transport, at.chat_id, ref)))

@@ -87,3 +87,58 @@ class Keys:
 
     def counter(self, name: str) -> str:  # plain counters for `naast status`
         return f"{self.prefix}:count:{name}"
+
+    # --- escalation ------------------------------------------------------------------------
+    def esc(self, eid: str) -> str:
+        # HASH state of one escalation: ids, level, step, timestamps in the clear so listings and the
+        # watchdog need no key; reason* and note* sealed. Kept (no TTL): it is the case record.
+        return f"{self.prefix}:esc:{eid}"
+
+    def esc_texts(self, eid: str) -> str:
+        # LIST sealed copies of the parent messages that raised or joined it (last few): the one place
+        # message text is kept for a professional, so a backup alerted later sees what was said.
+        return f"{self.prefix}:esc:{eid}:texts"
+
+    def esc_triggers(self, eid: str) -> str:
+        # SET inbound event keys already counted: a re-handled update adds its signal only once.
+        return f"{self.prefix}:esc:{eid}:triggers"
+
+    def esc_audit(self, eid: str) -> str:
+        # STREAM append-only trail (raised, notified whom, acknowledged, resolved): ids, times, no text.
+        return f"{self.prefix}:esc:{eid}:audit"
+
+    def esc_open(self, fid: str) -> str:
+        # STRING id of the family's escalation that is not resolved yet: later signals attach to it
+        # instead of starting a second alert storm.
+        return f"{self.prefix}:esc:open:{fid}"
+
+    def esc_index(self) -> str:  # ZSET escalation id -> raised at (ms): listings and export
+        return f"{self.prefix}:esc:index"
+
+    def esc_active(self) -> str:  # SET ids not resolved yet: the watchdog's worklist
+        return f"{self.prefix}:esc:active"
+
+    def esc_timers(self) -> str:
+        # ZSET "<escalation id>:<step>" -> due (ms). The member id makes scheduling twice a no-op; a
+        # worker claims a due member by moving its score a lease ahead, atomically, so two workers
+        # never fire one step and a crashed worker's step comes back when the lease runs out.
+        return f"{self.prefix}:esc:timers"
+
+    def esc_overdue(self) -> str:  # SET "<escalation id>:<step>" already reported late by the watchdog
+        return f"{self.prefix}:esc:overdue"
+
+    def esc_rota(self) -> str:  # STRING JSON weekly shifts and overrides (person ids only)
+        return f"{self.prefix}:esc:rota"
+
+    def esc_card(self, fid: str) -> str:
+        # STRING sealed veiligheidskaart of a family: agreements, risks, who to call. Kept by staff.
+        return f"{self.prefix}:esc:card:{fid}"
+
+    def esc_note_wait(self, pid: str) -> str:
+        # STRING escalation id whose closing note we wait for from this person (TTL): their next
+        # plain text becomes the note.
+        return f"{self.prefix}:esc:notewait:{pid}"
+
+    def esc_pick(self, token: str) -> str:
+        # STRING sealed reason of an /escaleer waiting (TTL) for a maatje with several families to pick one.
+        return f"{self.prefix}:esc:pick:{token}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
@@ -53,20 +54,24 @@ _DONE = """
 -- KEYS: queue, msg, ready, dead. ARGV: id, queue key, next_ms, dead('1' or '0')
 if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then redis.call('LPOP', KEYS[1]) end
 if ARGV[4] == '1' then redis.call('RPUSH', KEYS[4], ARGV[1]) else redis.call('DEL', KEYS[2]) end
-if redis.call('LLEN', KEYS[1]) > 0 then
+local left = redis.call('LLEN', KEYS[1])
+if left > 0 then
   redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
 else
   redis.call('ZREM', KEYS[3], ARGV[2])
 end
-return 1
+return left
 """
 
 
-_RELEASE = """
--- KEYS: queue, ready. ARGV: queue key. Drop an empty queue from the ready set, atomically with the
--- emptiness check, so a message enqueued in between is never stranded.
-if redis.call('LLEN', KEYS[1]) == 0 then redis.call('ZREM', KEYS[2], ARGV[1]) return 1 end
-return 0
+_HEAD = """
+-- KEYS: queue, ready. ARGV: queue key, message key prefix. The first message of a queue with its
+-- body and attempts; an empty queue leaves the ready set in the same step, so a message enqueued
+-- in between is never stranded. (Message keys are built here: one Redis, not a cluster.)
+local oid = redis.call('LINDEX', KEYS[1], 0)
+if not oid then redis.call('ZREM', KEYS[2], ARGV[1]) return false end
+local m = redis.call('HMGET', ARGV[2] .. oid, 'body', 'attempts')
+return {oid, m[1], m[2]}
 """
 
 
@@ -95,22 +100,27 @@ class Inbox:
                 raise
 
     async def read(
-        self, consumer: str, count: int = 50, block_ms: int | None = None, reclaim_idle_ms: int = 60_000
+        self, consumer: str, count: int = 50, block_ms: int | None = None, reclaim_idle_ms: int | None = None
     ) -> list[tuple[str, Inbound]]:
-        """Events for this consumer: first those a dead worker left pending too long, then new ones."""
-        _, claimed, *_ = await self.r.xautoclaim(
-            self.k.inbox(), GROUP, consumer, min_idle_time=reclaim_idle_ms, start_id="0-0", count=count
-        )
-        entries = [(i, f) for i, f in claimed if f]
+        """New events for this consumer. With `reclaim_idle_ms`, first those another (dead) worker
+        has left unacknowledged for that long."""
+        entries: list = []
+        if reclaim_idle_ms is not None:
+            _, claimed, *_ = await self.r.xautoclaim(
+                self.k.inbox(), GROUP, consumer, min_idle_time=reclaim_idle_ms, start_id="0-0", count=count
+            )
+            entries = [(i, f) for i, f in claimed if f]
         if not entries:
             resp = await self.r.xreadgroup(GROUP, consumer, {self.k.inbox(): ">"}, count=count, block=block_ms)
             entries = [e for _, batch in resp for e in batch] if resp else []
         return [(_s(i), inbound_from_dict(self.codec.open_json(f[b"e"]))) for i, f in entries]
 
-    async def ack(self, entry_id: str) -> None:
+    async def ack(self, *entry_ids: str) -> None:
+        if not entry_ids:
+            return
         async with self.r.pipeline(transaction=True) as p:
-            p.xack(self.k.inbox(), GROUP, entry_id)
-            p.xdel(self.k.inbox(), entry_id)
+            p.xack(self.k.inbox(), GROUP, *entry_ids)
+            p.xdel(self.k.inbox(), *entry_ids)
             await p.execute()
 
     async def backlog(self) -> int:
@@ -131,7 +141,7 @@ class Outbox:
         self._enqueue = redis.register_script(_ENQUEUE)
         self._claim = redis.register_script(_CLAIM)
         self._done = redis.register_script(_DONE)
-        self._release = redis.register_script(_RELEASE)
+        self._head = redis.register_script(_HEAD)
 
     async def enqueue(self, msgs: list[Outbound], key: str, now_ms: int) -> int:
         """Persist messages under deterministic ids `key:i`: enqueueing the same batch twice (an
@@ -155,26 +165,24 @@ class Outbox:
         queues = await self._claim(keys=[self.k.outbox_ready()], args=[now_ms, now_ms + lease_ms, limit])
         return [_s(q) for q in queues]
 
-    async def head(self, queue: str) -> Pending | None:
-        oid = await self.r.lindex(queue, 0)
-        if oid is None:
-            if await self._release(keys=[queue, self.k.outbox_ready()], args=[queue]):
+    async def head(self, queue: str, lease_end_ms: int) -> Pending | None:
+        while True:
+            found = await self._head(keys=[queue, self.k.outbox_ready()], args=[queue, self.k.outbox_msg("")])
+            if not found:
                 return None
-            return await self.head(queue)
-        oid = _s(oid)
-        raw = await self.r.hgetall(self.k.outbox_msg(oid))
-        if not raw:  # body gone (manual cleanup): drop the dangling id
-            await self.finish(queue, oid, next_ms=0)
-            return await self.head(queue)
-        msg = outbound_from_dict(self.codec.open_json(raw[b"body"]))
-        return Pending(oid, queue, msg, int(raw.get(b"attempts", 0)))
+            oid, body, attempts = _s(found[0]), found[1], found[2]
+            if body:
+                msg = outbound_from_dict(self.codec.open_json(body))
+                return Pending(oid, queue, msg, int(attempts or 0))
+            await self.finish(queue, oid, lease_end_ms)  # body gone (manual cleanup): drop the id
 
-    async def finish(self, queue: str, oid: str, next_ms: int, dead: bool = False) -> None:
+    async def finish(self, queue: str, oid: str, next_ms: int, dead: bool = False, client: Any = None) -> Any:
         """Remove a sent (or given-up) message. If more wait, the queue's score becomes next_ms: the
         worker that keeps draining passes its lease end, so no other worker claims the queue meanwhile."""
-        await self._done(
+        return await self._done(
             keys=[queue, self.k.outbox_msg(oid), self.k.outbox_ready(), self.k.outbox_dead()],
             args=[oid, queue, next_ms, "1" if dead else "0"],
+            client=client,
         )
 
     async def retry(self, queue: str, oid: str, due_ms: int) -> int:
