@@ -1,0 +1,76 @@
+"""`naast admin` as a coordinator uses it: real Redis, output read back from the tables."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import redis
+from typer.testing import CliRunner
+
+from bot.cli import app
+from bot.store.codec import Codec
+
+
+@pytest.fixture
+def cli(redis_url, prefix, tmp_path, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("NAAST_KEY_PREFIX", prefix)
+    monkeypatch.setenv("NAAST_DATA_KEY", Codec.new_key())
+    monkeypatch.setenv("NAAST_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("NAAST_TELEGRAM_BOT_USERNAME", "NaastTestBot")
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+
+    def run(*args: str) -> tuple[int, str]:
+        result = runner.invoke(app, list(args))
+        return result.exit_code, result.output
+
+    yield run
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+def _id(output: str, kind: str) -> str:
+    match = re.search(rf"\b({kind}_[0-9a-f]+)\b", output)
+    assert match, output
+    return match.group(1)
+
+
+def test_coordinator_sets_up_a_family_and_invites_a_parent(cli):
+    code, out = cli("admin", "family", "Gezin Noor")
+    assert code == 0
+    fam = _id(out, "f")
+    code, out = cli("admin", "person", "Tineke", "--role", "maatje")
+    tineke = _id(out, "p")
+    code, out = cli("admin", "person", "Sanne", "--role", "parent", "--family", fam)
+    sanne = _id(out, "p")
+    assert cli("admin", "assign", fam, tineke)[0] == 0
+    code, out = cli("admin", "invite", sanne)
+    assert code == 0
+    assert re.search(r"https://t\.me/NaastTestBot\?start=[A-Za-z0-9_-]{16}", out)
+    code, out = cli("admin", "list")
+    assert code == 0
+    assert "Gezin Noor" in out and "Tineke" in out and "Sanne" in out
+    row = next(line for line in out.splitlines() if fam in line and "Gezin Noor" in line)
+    assert "Tineke" in row
+
+
+def test_caseload_limit_and_bad_input_give_a_clear_line_not_a_traceback(cli):
+    _, out = cli("admin", "person", "Tineke", "--role", "maatje")
+    tineke = _id(out, "p")
+    for i in range(3):
+        fam = _id(cli("admin", "family", f"Gezin {i}")[1], "f")
+        assert cli("admin", "assign", fam, tineke)[0] == 0
+    fourth = _id(cli("admin", "family", "Gezin 4")[1], "f")
+    code, out = cli("admin", "assign", fourth, tineke)
+    assert code == 1 and "already has 3 families" in out and "Traceback" not in out
+    code, out = cli("admin", "person", "Sanne", "--role", "parent")
+    assert code == 1 and "a parent belongs to a family" in out
+    code, out = cli("admin", "invite", "p_doesnotexist")
+    assert code == 1 and "no person p_doesnotexist" in out
+    code, out = cli("admin", "family", "  ")
+    assert code == 1 and "needs an alias" in out
