@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ class App:
     ctx: Context
     router: Router
     deliverer: Deliverer
-    consumer: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    consumer: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}")
     tickers: list[Ticker] = field(default_factory=list)
     handled: int = 0
     reclaim_idle_ms: int = 60_000

@@ -15,6 +15,7 @@ from bot.admin import Admin
 from bot.config import Settings
 from bot.domain import Role, SystemClock
 from bot.errors import AdminError, ConfigError
+from bot.store import Store
 
 T = TypeVar("T")
 
@@ -29,22 +30,14 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-def with_admin(work: Callable[[Admin], Awaitable[T]]) -> T:
-    """Open the store, run one admin operation, close; errors become a red line, not a traceback."""
-    from bot.store import Store
+def with_store(work: Callable[[Store, Settings], Awaitable[T]]) -> T:
+    """Open the store, run one operation, close; errors become a red line, not a traceback."""
 
     async def go() -> T:
         settings = Settings()
         store = await Store.open(settings)
         try:
-            admin = Admin(
-                store.directory,
-                SystemClock(),
-                settings.max_families_per_maatje,
-                settings.invite_days,
-                settings.telegram_bot_username,
-            )
-            return await work(admin)
+            return await work(store, settings)
         finally:
             await store.close()
 
@@ -52,7 +45,20 @@ def with_admin(work: Callable[[Admin], Awaitable[T]]) -> T:
         return asyncio.run(go())
     except (AdminError, ConfigError) as exc:
         _fail(str(exc))
-        raise  # unreachable
+        raise  # unreachable: _fail exits
+
+
+def with_admin(work: Callable[[Admin], Awaitable[T]]) -> T:
+    def admin_of(store: Store, settings: Settings) -> Admin:
+        return Admin(
+            store.directory,
+            SystemClock(),
+            settings.max_families_per_maatje,
+            settings.invite_days,
+            settings.telegram_bot_username,
+        )
+
+    return with_store(lambda store, settings: work(admin_of(store, settings)))
 
 
 @app.command()
@@ -131,6 +137,21 @@ def list_all() -> None:
             p.id, p.name, p.role.value, p.family_id or "", p.lang, linked[p.id] or "no", "yes" if p.paused else ""
         )
     console.print(ft, pt)
+
+
+@app.command()
+def status() -> None:
+    """Queues at a glance: inbox backlog, outbox waiting, messages given up on."""
+
+    async def load(store: Store, _: Settings) -> tuple[int, int, int]:
+        return await store.inbox.backlog(), await store.outbox.pending_count(), await store.outbox.dead_count()
+
+    backlog, pending, dead = with_store(load)
+    table = Table("queue", "messages", title="Naast status")
+    table.add_row("inbox (events not yet handled)", str(backlog))
+    table.add_row("outbox (waiting for delivery)", str(pending))
+    table.add_row("dead (undeliverable, kept for inspection)", str(dead))
+    console.print(table)
 
 
 def main() -> None:

@@ -176,3 +176,17 @@ async def test_embedded_default_persists_across_restart(tmp_path):
     finally:
         await again.close()
     assert (tmp_path / "data" / "naast.key").stat().st_mode & 0o777 == 0o600
+
+
+async def test_two_workers_share_one_inbox_and_handle_each_event_once(settings, store, clock):
+    world = await make_world(settings, store, clock)
+    await noor(world)
+    other = await build_app(settings, store=store, transports=[world.net], clock=clock)
+    assert other.consumer != world.app.consumer
+    for i in range(40):
+        await world.app.accept(world.net.event("u-sanne", f"bericht {i}"))
+    await asyncio.gather(world.app.process_inbox(count=7), other.process_inbox(count=7))
+    await asyncio.gather(world.app.drain(), other.drain())
+    got = sorted(int(t.rsplit(" ", 1)[-1]) for t in world.net.texts_to("u-tineke"))
+    assert got == list(range(40))
+    assert world.app.handled > 0 and other.handled > 0
