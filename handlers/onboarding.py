@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from bot.domain import Inbound, Outbound, Person, Role
 from bot.errors import UserFacingError
-from handlers.context import Context, reply
+from handlers.context import Context, reply, to_person
 from handlers.texts import lang_of, t
 
 
@@ -58,4 +58,18 @@ async def handle_start(event: Inbound, person: Person | None, args: str, ctx: Co
     if invited.paused:
         await ctx.directory.set_paused(invited.id, False)
     invited = await ctx.directory.get_person(invited.id) or invited
-    return [reply(event, await welcome(invited, ctx))]
+    return [reply(event, await welcome(invited, ctx)), *await _tell_maatje(invited, ctx)]
+
+
+async def _tell_maatje(parent: Person, ctx: Context) -> list[Outbound]:
+    """A maatje hears when a parent of theirs has joined, so they can say hello."""
+    if parent.role is not Role.PARENT:
+        return []
+    family = await ctx.directory.get_family(parent.family_id or "")
+    if family is None or not family.maatje_id:
+        return []
+    maatje = await ctx.directory.get_person(family.maatje_id)
+    if maatje is None:
+        return []
+    text = t("parent_joined", maatje.lang, name=parent.name, alias=family.alias)
+    return await to_person(ctx, maatje, text, family_id=family.id)

@@ -68,6 +68,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "nl": "Welkom bij Naast, {name}. Je bent aangemeld als {role}. Meldingen over veiligheid komen hier binnen.",
         "en": "Welcome to Naast, {name}. You are signed up as {role}. Safety alerts arrive here.",
     },
+    "parent_joined": {
+        "nl": "✅ {name} van {alias} is nu aangemeld bij Naast. Berichten komen hier binnen.",
+        "en": "✅ {name} of {alias} has joined Naast. Their messages will arrive here.",
+    },
     "welcome_back": {
         "nl": "Fijn dat je er weer bent, {name}. Berichten worden weer doorgestuurd.",
         "en": "Good to have you back, {name}. Messages are being passed on again.",

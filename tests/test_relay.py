@@ -125,6 +125,19 @@ async def test_unknown_user_gets_explanation_and_emergency_numbers_and_reaches_n
     assert len(world.net.sent) == 1
 
 
+async def test_maatje_hears_when_a_parent_joins_and_can_reply_to_that_note(world):
+    fam = await world.admin.add_family("Gezin Noor")
+    tineke = await world.admin.add_person(Role.MAATJE, "Tineke")
+    sanne = await world.admin.add_person(Role.PARENT, "Sanne", family_id=fam.id)
+    await world.admin.assign(fam.id, tineke.id)
+    await world.join(tineke, "u-tineke")
+    await world.join(sanne, "u-sanne")
+    [(ref, note)] = world.net.to("u-tineke")[-1:]
+    assert note.text.startswith("✅ Sanne van Gezin Noor is nu aangemeld")
+    await world.send("u-tineke", "Welkom Sanne!", reply_to=ref)
+    assert world.net.texts_to("u-sanne")[-1] == "Tineke: Welkom Sanne!"
+
+
 async def test_unknown_user_in_english(world):
     await world.send("u-stranger", "hello", lang="en-GB")
     [text] = world.net.texts_to("u-stranger")
