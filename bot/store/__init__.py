@@ -65,6 +65,16 @@ class Store:
         store.embedded = embedded
         return store
 
+    async def wipe(self) -> int:
+        """Delete every key under this store's prefix (the demo's reset). The inbox stream is only
+        emptied, so its consumer group, which a running app is blocked reading from, survives."""
+        inbox = self.keys.inbox().encode()
+        doomed = [k async for k in self.redis.scan_iter(match=f"{self.keys.prefix}:*", count=1000) if k != inbox]
+        for i in range(0, len(doomed), 500):
+            await self.redis.delete(*doomed[i : i + 500])
+        await self.redis.xtrim(self.keys.inbox(), maxlen=0, approximate=False)
+        return len(doomed)
+
     async def close(self) -> None:
         await self.redis.aclose()
         if self.embedded is not None:
