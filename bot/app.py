@@ -23,9 +23,12 @@ from bot.domain import Clock, Inbound, Outbound, SystemClock
 from bot.outbox import Deliverer
 from bot.store import Store
 from bot.transports.base import Transport
+from escalation.wiring import install as install_escalation
 from handlers.commands import default_router
 from handlers.context import Context, Rules
 from handlers.core import handle
+from handlers.explain import explain_hook
+from handlers.explain import register as install_explain
 from handlers.router import Router
 
 log = logging.getLogger(__name__)
@@ -162,5 +165,8 @@ async def build_app(
     by_name = {t.name: t for t in transports}
     deliverer = Deliverer(store, by_name, clock, max_attempts=settings.outbox_max_attempts)
     app = App(settings, store, by_name, clock, ctx, default_router(), deliverer)
+    install_escalation(app)  # safety alerts: parent hook first, /hulp, /escaleer, timers, watchdog
+    install_explain(app.router)
+    ctx.parent_hooks.append(explain_hook)  # after safety: no glossary lesson in a crisis
     await store.inbox.ensure_group()
     return app

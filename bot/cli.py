@@ -154,6 +154,17 @@ def status() -> None:
     console.print(table)
 
 
+def _mount_demo() -> None:
+    from bot.demo import demo_command
+
+    app.command("demo", help="A local playground: parent, maatje and regisseur side by side, no token needed.")(
+        demo_command
+    )
+
+
+_mount_demo()
+
+
 def main() -> None:
     app()
 
