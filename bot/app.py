@@ -51,6 +51,8 @@ class App:
     reclaim_idle_ms: int = 60_000
     reclaim_every: float = 10.0
     _last_reclaim: float = float("-inf")
+    # Set whenever something is enqueued, so the delivery loop wakes at once instead of polling.
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def accept(self, event: Inbound) -> bool:
         """The sink every transport feeds. False for an update seen before."""
@@ -63,7 +65,9 @@ class App:
         """Persist outbound messages under a deterministic key (same key twice adds nothing)."""
         if not msgs:
             return 0
-        return await self.store.outbox.enqueue(list(msgs), key, int(self.clock.now().timestamp() * 1000))
+        added = await self.store.outbox.enqueue(list(msgs), key, int(self.clock.now().timestamp() * 1000))
+        self._wake.set()
+        return added
 
     async def process_inbox(self, block_ms: int | None = None, count: int = 50) -> int:
         """Handle a batch of events. Every `reclaim_every` seconds, first take over events that a dead
@@ -138,8 +142,11 @@ class App:
         await self.process_inbox(block_ms=1000)
 
     async def _deliver_forever(self) -> None:
+        self._wake.clear()
         if not await self.deliverer.deliver_due():
-            await asyncio.sleep(0.05)
+            # Idle: wake on the next enqueue here, or poll for retries due and other workers' messages.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=0.1)
 
     async def _tick_forever(self) -> None:
         await self.tick()

@@ -154,15 +154,21 @@ def status() -> None:
     console.print(table)
 
 
-def _mount_demo() -> None:
+def _mount_subcommands() -> None:
     from bot.demo import demo_command
+    from escalation.cli import escalations_app, oncall_app
+    from nlu.cli import app as nlu_app
+
+    app.add_typer(oncall_app, name="oncall", help="The on-call rota of regisseurs.")
+    app.add_typer(escalations_app, name="escalations", help="Escalations: list, show, export, veiligheidskaart.")
+    app.add_typer(nlu_app, name="nlu", help="Language understanding: parse, explain, eval, bench.")
 
     app.command("demo", help="A local playground: parent, maatje and regisseur side by side, no token needed.")(
         demo_command
     )
 
 
-_mount_demo()
+_mount_subcommands()
 
 
 def main() -> None:

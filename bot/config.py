@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     pending_choice_minutes: int = 60  # a maatje's unaddressed message waits this long for a family choice
     max_text_chars: int = 4000
 
+    # Escalation: how long each step of the chain waits for "Ik pak dit op" before the next step.
+    escalation_acute_minutes: float = 5
+    escalation_concern_minutes: float = 60
+    escalation_repeat_minutes: float = 5  # at the end of the chain, alert everyone again this often
+
     # Outbox.
     outbox_max_attempts: int = 12
     outbox_global_rate: float = 25.0  # messages per second across all chats (Telegram allows ~30)

@@ -1,0 +1,212 @@
+"""The web playground transport: browser pages talk JSON over a WebSocket.
+
+A page sends one event per frame, speaking as a persona:
+    {"as": "sanne", "text": "Hoi", "reply_to": null, "callback": null}
+and receives what the bot sends to any persona, as the whole history on connect and then live:
+    {"type": "message", "chat": "tineke", "ref": "...", "text": "...", "buttons": [[{"label", "data"}]], ...}
+Like the Telegram adapter it only translates; who may say what is decided by the handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import re
+import secrets
+from collections import OrderedDict, deque
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from bot.domain import Address, Inbound, InboundKind, Outbound, Sent
+from bot.transports.base import InboundSink
+
+log = logging.getLogger(__name__)
+
+MAX_FRAME_BYTES = 16 * 1024  # kind error frame above this; aiohttp closes the socket above WS_HARD_LIMIT
+WS_HARD_LIMIT = 256 * 1024
+MAX_TEXT_CHARS = 10_000  # above the handlers' own limit, so they can answer "too long" in their words
+MAX_ID_CHARS = 64
+USER_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+FIELDS = {"as", "text", "reply_to", "callback"}
+
+
+class FrameError(ValueError):
+    """A frame from a page that does not follow the protocol; `code` is sent back to the page."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+def parse_frame(raw: str) -> dict[str, Any]:
+    """Check one incoming frame strictly and return its fields, or raise FrameError."""
+    if len(raw.encode()) > MAX_FRAME_BYTES:
+        raise FrameError("too_large", f"frame larger than {MAX_FRAME_BYTES} bytes")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise FrameError("bad_json", "frame is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise FrameError("bad_frame", "frame must be a JSON object")
+    if unknown := set(data) - FIELDS:
+        raise FrameError("bad_frame", f"unknown fields: {', '.join(sorted(unknown))}")
+    user = data.get("as")
+    if not isinstance(user, str) or not USER_ID.fullmatch(user):
+        raise FrameError("bad_frame", "'as' must be a persona id (lowercase letters, digits, - or _)")
+    text, reply_to, callback = data.get("text"), data.get("reply_to"), data.get("callback")
+    if text is not None and not isinstance(text, str):
+        raise FrameError("bad_frame", "'text' must be a string")
+    for name, value in (("reply_to", reply_to), ("callback", callback)):
+        if value is not None and (not isinstance(value, str) or not 0 < len(value.encode()) <= MAX_ID_CHARS):
+            raise FrameError("bad_frame", f"'{name}' must be a string of at most {MAX_ID_CHARS} bytes, or null")
+    if callback is not None and text:
+        raise FrameError("bad_frame", "send either 'text' or 'callback', not both")
+    if callback is None and not (text or "").strip():
+        raise FrameError("bad_frame", "'text' is empty")
+    if text is not None and len(text) > MAX_TEXT_CHARS:
+        raise FrameError("too_large", f"text longer than {MAX_TEXT_CHARS} characters")
+    return {"as": user, "text": text or "", "reply_to": reply_to, "callback": callback}
+
+
+class WebTransport:
+    name = "web"
+
+    def __init__(self, *, history_limit: int = 200, max_chats: int = 64) -> None:
+        self.history_limit, self.max_chats = history_limit, max_chats
+        self.history: OrderedDict[str, deque[dict[str, Any]]] = OrderedDict()
+        self.topics: dict[tuple[str, str], str] = {}
+        self.pages: set[web.WebSocketResponse] = set()
+        self._sink: InboundSink | None = None
+        self._boot = secrets.token_hex(3)  # refs and event ids stay unique across restarts
+        self._seq = itertools.count(1)
+        self.app = web.Application()
+        self.app.router.add_get("/ws", self.handle_ws)
+        self.app.on_shutdown.append(self._close_pages)
+
+    # --- Transport protocol -------------------------------------------------------------
+    async def send(self, msg: Outbound) -> Sent:
+        ref = self._next("m")
+        frame = {
+            "type": "message",
+            "chat": msg.to.chat_id,
+            "ref": ref,
+            "text": msg.text,
+            "buttons": [[{"label": b.label, "data": b.data} for b in row] for row in msg.buttons],
+            "reply_to": msg.reply_to_ref,
+            "family_id": msg.family_id,
+            "thread": msg.to.thread_id,
+            "copy_of": {"chat": msg.copy_of[0].chat_id, "ref": msg.copy_of[1]} if msg.copy_of else None,
+            "own": False,
+        }
+        await self._record(frame)
+        return Sent(ref, msg.to.thread_id)
+
+    async def create_topic(self, chat_id: str, title: str) -> str:
+        return self.topics.setdefault((chat_id, title), f"topic-{len(self.topics) + 1}")
+
+    async def run(self, sink: InboundSink) -> None:
+        self._sink = sink
+        try:
+            await asyncio.Event().wait()  # events arrive through handle_ws; the server runs elsewhere
+        finally:
+            self._sink = None
+
+    # --- pages --------------------------------------------------------------------------
+    async def handle_ws(self, request: web.Request) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        if origin is not None and origin.split("://", 1)[-1] != request.host:
+            raise web.HTTPForbidden(text="cross-origin WebSocket refused")
+        ws = web.WebSocketResponse(max_msg_size=WS_HARD_LIMIT, heartbeat=30)
+        await ws.prepare(request)
+        history = sorted((m for chat in self.history.values() for m in chat), key=lambda m: m["seq"])
+        await ws.send_json({"type": "history", "messages": history})
+        self.pages.add(ws)
+        try:
+            async for msg in ws:
+                if msg.type is WSMsgType.TEXT:
+                    await self._on_frame(ws, msg.data)
+                elif msg.type is WSMsgType.BINARY:
+                    await self._error(ws, "bad_frame", "binary frames are not supported; send JSON text")
+        finally:
+            self.pages.discard(ws)
+        return ws
+
+    async def _on_frame(self, ws: web.WebSocketResponse, raw: str) -> None:
+        try:
+            frame = parse_frame(raw)
+        except FrameError as exc:
+            await self._error(ws, exc.code, str(exc))
+            return
+        if self._sink is None:
+            await self._error(ws, "not_ready", "the bot is not running yet; try again in a moment")
+            return
+        user, ref = frame["as"], self._next("m")
+        event = Inbound(
+            transport=self.name,
+            event_id=self._next("e"),
+            sender=user,
+            chat=Address(self.name, user),
+            kind=InboundKind.CALLBACK if frame["callback"] is not None else InboundKind.TEXT,
+            text=frame["text"],
+            message_ref=ref,
+            reply_to_ref=frame["reply_to"],
+            callback_data=frame["callback"],
+        )
+        if event.kind is InboundKind.TEXT:  # the page shows what its persona typed, as a chat app does
+            own = {
+                "type": "message",
+                "chat": user,
+                "ref": ref,
+                "text": event.text,
+                "buttons": [],
+                "reply_to": event.reply_to_ref,
+                "family_id": None,
+                "thread": None,
+                "copy_of": None,
+                "own": True,
+            }
+            await self._record(own)
+        try:
+            await self._sink(event)
+        except Exception:
+            log.exception("web event %s could not be accepted", event.event_id)
+            await self._error(ws, "not_accepted", "the bot could not take this message; try again")
+
+    # --- helpers ------------------------------------------------------------------------
+    def _next(self, kind: str) -> str:
+        return f"{kind}{self._boot}-{next(self._seq)}"
+
+    async def _record(self, frame: dict[str, Any]) -> None:
+        chat = frame["chat"]
+        frame["seq"] = next(self._seq)  # pages order the history by it
+        if chat not in self.history:
+            self.history[chat] = deque(maxlen=self.history_limit)
+            while len(self.history) > self.max_chats:
+                self.history.popitem(last=False)
+        self.history[chat].append(frame)
+        self.history.move_to_end(chat)
+        await self.broadcast(frame)
+
+    async def broadcast(self, frame: dict[str, Any]) -> None:
+        for ws in list(self.pages):
+            try:
+                await ws.send_json(frame)
+            except (ConnectionError, RuntimeError):  # a page that went away mid-send
+                self.pages.discard(ws)
+
+    def clear(self) -> None:
+        """Forget history and topics (the demo's reset)."""
+        self.history.clear()
+        self.topics.clear()
+
+    async def _error(self, ws: web.WebSocketResponse, code: str, detail: str) -> None:
+        with contextlib.suppress(ConnectionError, RuntimeError):  # the page may already be gone
+            await ws.send_json({"type": "error", "code": code, "message": detail})
+
+    async def _close_pages(self, _app: web.Application) -> None:
+        for ws in list(self.pages):
+            await ws.close(code=1001, message=b"server shutting down")
