@@ -243,7 +243,8 @@ async def handle_escalate(event: Inbound, person: Person | None, args: str, ctx:
 
 # --- buttons and notes -----------------------------------------------------------------------
 async def handle_callback(event: Inbound, person: Person, data: str, ctx: Context) -> list[Outbound]:
-    """esc:ack:<id>, esc:done:<id> (staff); esc:sos (parent); esc:pick:<token>:<family>, esc:x:<family> (maatje)."""
+    """esc:ack:<id>, esc:done:<id> (staff); esc:sos (parent); esc:pick:<token>:<family>, and
+    esc:x:<family> -> esc:go:<family> | esc:no (maatje)."""
     action, _, rest = data.partition(":")
     svc = service(ctx)
     if action == "ack":
@@ -252,7 +253,19 @@ async def handle_callback(event: Inbound, person: Person, data: str, ctx: Contex
         return await svc.request_resolve(rest, person, event.chat)
     if action == "sos" and person.role is Role.PARENT:
         return await _parent_asks(event, person, ctx, "", "parent_sos_open")
-    if action in ("pick", "x") and person.role is Role.MAATJE:
+    if action == "x" and person.role is Role.MAATJE:
+        # The button sits under every relayed message: one tap only asks, so a slip alerts nobody.
+        family = await ctx.directory.get_family(rest)
+        if family is None or family.maatje_id != person.id:
+            return [reply(event, tx.t("not_your_family", person.lang))]
+        buttons = (
+            (Button(tx.t("escalate_confirm_yes", person.lang), f"esc:go:{family.id}"),),
+            (Button(tx.t("escalate_confirm_no", person.lang), "esc:no"),),
+        )
+        return [reply(event, tx.t("escalate_confirm", person.lang, alias=family.alias), buttons)]
+    if action == "no":
+        return [reply(event, tx.t("escalate_cancelled", person.lang))]
+    if action in ("pick", "go") and person.role is Role.MAATJE:
         reason = ""
         if action == "pick":
             token, _, rest = rest.partition(":")

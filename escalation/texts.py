@@ -195,6 +195,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "nl": "Een melding doe je als maatje. Je krijgt meldingen hier binnen met knoppen om ze op te pakken.",
         "en": "Alerts are raised by maatjes. Alerts reach you here, with buttons to pick them up.",
     },
+    "escalate_confirm": {
+        "nl": "Wil je {alias} nu melden bij de regisseur van dienst?",
+        "en": "Do you want to alert the regisseur on call about {alias} now?",
+    },
+    "escalate_confirm_yes": {"nl": "🚨 Ja, nu melden", "en": "🚨 Yes, alert now"},
+    "escalate_confirm_no": {"nl": "Nee, toch niet", "en": "No, cancel"},
+    "escalate_cancelled": {"nl": "Oké, er is niets gemeld.", "en": "OK, nothing was reported."},
     "escalate_expired": {
         "nl": "Deze keuze is verlopen. Typ /escaleer nog een keer.",
         "en": "This choice has expired. Type /escaleer again.",

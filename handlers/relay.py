@@ -48,6 +48,8 @@ async def _deliver_to_inbox(
     inbox: Inbox, family: Family, header: str, body: str | None, event: Inbound
 ) -> list[Outbound]:
     person, addrs, groups = inbox
+    # A maatje can raise the alarm from any relayed message (the escalation asks to confirm first).
+    sos = ((Button(t("escalate_button", person.lang), f"esc:x:{family.id}"),),) if person.role is Role.MAATJE else ()
     out: list[Outbound] = []
     for addr in addrs:
         group = groups.get(addr.transport) if person.role is Role.MAATJE else None
@@ -55,9 +57,13 @@ async def _deliver_to_inbox(
         topic = family.alias if group else None
         common = {"family_id": family.id, "topic_title": topic}
         if body is not None:
-            out += [Outbound(to=to, text=piece, **common) for piece in chunks(body)]
+            pieces = chunks(body)
+            out += [
+                Outbound(to=to, text=piece, buttons=sos if i == len(pieces) - 1 else (), **common)
+                for i, piece in enumerate(pieces)
+            ]
         else:
-            out.append(Outbound(to=to, text=header, **common))
+            out.append(Outbound(to=to, text=header, buttons=sos, **common))
             if addr.transport == event.transport and event.message_ref:
                 out.append(Outbound(to=to, copy_of=(event.chat, event.message_ref), **common))
     return out

@@ -196,6 +196,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "from_maatje": {"nl": "{name}: {text}", "en": "{name}: {text}"},
     "from_maatje_media": {"nl": "📎 {name} stuurde dit:", "en": "📎 {name} sent this:"},
+    "escalate_button": {"nl": "🚨 Escaleer", "en": "🚨 Escalate"},
     "no_maatje_header": {"nl": "(nog geen maatje)", "en": "(no maatje yet)"},
     "role_regisseur": {"nl": "regisseur", "en": "regisseur (case director)"},
     "role_coordinator": {"nl": "coördinator", "en": "coordinator"},

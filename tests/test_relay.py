@@ -17,8 +17,10 @@ async def world(settings, store, clock):
 async def test_parent_message_reaches_maatje_with_family_header(world):
     await noor(world)
     await world.send("u-sanne", "Hoi Tineke, de zitting is morgen")
-    [text] = world.net.texts_to("u-tineke")
+    [(_, msg)] = world.net.to("u-tineke")
+    text = msg.text
     assert text.startswith("💬 Gezin Noor — Sanne:")
+    assert [b.data for row in msg.buttons for b in row] == [f"esc:x:{msg.family_id}"]
     assert "de zitting is morgen" in text
     assert world.net.texts_to("u-sanne") == []  # no echo, no noise for the parent
 

@@ -417,8 +417,14 @@ def test_step_timeouts_come_from_settings_when_present() -> None:
     assert policy_from(object()).acute_timeout == timedelta(minutes=5)
 
 
-async def test_escalate_button_for_a_family(org: Org) -> None:
+async def test_escalate_button_asks_first_then_alerts(org: Org) -> None:
     await org.press("tineke", f"esc:x:{org.people['family'].id}")
+    assert org.texts("karin") == []  # one tap only asks
+    assert org.texts("tineke")[-1] == "Wil je Gezin Noor nu melden bij de regisseur van dienst?"
+    choice = org.buttons("tineke")
+    await org.press("tineke", choice["Nee, toch niet"])
+    assert org.texts("karin") == [] and org.texts("tineke")[-1] == "Oké, er is niets gemeld."
+    await org.press("tineke", choice["🚨 Ja, nu melden"])
     assert org.texts("karin")[0].startswith("🚨 ACUUT — Gezin Noor")
     await org.press("tineke", "esc:x:f_someone_else")
     assert org.texts("tineke")[-1].startswith("Dit gezin is niet (meer) aan jou gekoppeld")
