@@ -23,7 +23,7 @@ STEP_MAX_WORDS = 60
 LANGS = ("nl", "en")
 TEXT_FIELDS = ("short", "long", "example")
 
-# Phone numbers the content may mention: the numbers in /work/shared/domain/facts.md that are NOT
+# Phone numbers the content may mention: the numbers in shared/domain/facts.md that are NOT
 # marked [verify] (sections 0-1). Emergency routing: 112 (danger now), Veilig Thuis 0800-2000,
 # 113 / 0800-0113 (thoughts of suicide). Deliberately absent: 0900-0113 (old), 0800-8112, 0900-8020 /
 # 0800-8020 (Juridisch Loket, [verify]), 088-555 1000 (Jeugdstem, [verify]), 0900-0767, 088-6628844.
@@ -45,7 +45,7 @@ SERVICE_NUMBERS = {
     "zelfmoordpreventie": {"113", "0800-0113"},
     "luisterlijn": {"088-0767 000"},
 }
-FACTS_MD = Path("/work/shared/domain/facts.md")
+FACTS_MD = Path(__file__).resolve().parents[3] / "shared" / "domain" / "facts.md"  # shared/ beside the repo
 
 _PHONE = re.compile(r"(?<![\w-])(0\d{2,3}-\d{3,4}(?: \d{3,4})?|0\d{6,10}|0\d{2,3} \d{3,4}(?: \d{3})?|11\d)(?![\w-])")
 _FORMAL = re.compile(r"(?<![\w.])(u|uw|uzelf)(?![\w.])", re.IGNORECASE)
