@@ -28,16 +28,11 @@ Rules (``classify``)
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import logging
 import math
-import os
 import re
-import subprocess
 import sys
-import tempfile
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -45,6 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nlu import modelcache
+from nlu.modelcache import save_npz
 from nlu.text import fold, words
 
 if TYPE_CHECKING:
@@ -281,11 +278,8 @@ class IntentModel:
     def save(self, path: str | Path) -> None:
         import numpy as np
 
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        buf = io.BytesIO()
-        np.savez(
-            buf,
+        save_npz(
+            path,
             classes=np.array(self.classes),
             word_terms=np.array(_terms(self.word_vocab)),
             word_idf=self.word_idf,
@@ -295,14 +289,6 @@ class IntentModel:
             intercept=self.intercept,
             meta=np.array(json.dumps(self.meta)),
         )
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(buf.getvalue())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
 
     @classmethod
     def load(cls, path: str | Path) -> IntentModel:
@@ -381,74 +367,27 @@ def train_from_files(data_path: str | Path = DATA_PATH) -> IntentModel:
 
 
 def cache_dir() -> Path:
-    env = os.environ.get("NAAST_NLU_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "naast" / "nlu"
+    return modelcache.cache_dir()
 
 
 def cache_key(data_path: str | Path = DATA_PATH) -> str:
-    h = hashlib.sha256(f"v{FEATURE_VERSION}".encode())
-    h.update(Path(data_path).read_bytes())
-    return h.hexdigest()[:16]
-
-
-def _train_in_child(data_path: Path, out: Path) -> None:
-    root = str(Path(__file__).resolve().parent.parent)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    subprocess.run(
-        [sys.executable, "-m", "nlu.intents", "train", "--data", str(data_path), "--out", str(out)],
-        check=True,
-        env=env,
-        cwd=root,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    return modelcache.cache_key(data_path, FEATURE_VERSION)
 
 
 def build_model(data_path: str | Path = DATA_PATH, *, use_cache: bool = True) -> IntentModel:
     """Load the cached model for `data_path`, training (in a child process) when needed."""
-    data_path = Path(data_path)
     if not use_cache:
         return train_from_files(data_path)
-    path = cache_dir() / f"intents-{cache_key(data_path)}.npz"
-    if path.exists():
-        try:
-            return IntentModel.load(path)
-        except Exception as exc:
-            log.warning("intent model cache unreadable, retraining: %s", exc)
-    if os.environ.get("NAAST_NLU_TRAIN_INPROCESS") != "1":
-        try:
-            _train_in_child(data_path, path)
-            _prune_cache(path)
-            return IntentModel.load(path)
-        except Exception as exc:
-            detail = getattr(exc, "stderr", b"") or b""
-            log.warning(
-                "intent model: child training failed (%s %s), training in-process",
-                type(exc).__name__,
-                detail.decode(errors="replace")[-500:],
-            )
-    model = train_from_files(data_path)
-    try:
-        model.save(path)
-    except OSError as exc:
-        log.warning("intent model: cannot write cache %s: %s", path, exc)
-    return model
-
-
-def _prune_cache(keep: Path, max_files: int = 5) -> None:
-    """Drop all but the newest `max_files` cached models (old training data versions)."""
-    try:
-        files = sorted(keep.parent.glob("intents-*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in [f for f in files if f != keep][max_files - 1 :]:
-            old.unlink(missing_ok=True)
-    except OSError:
-        pass
+    return modelcache.load_or_train(
+        "intents",
+        data_path,
+        FEATURE_VERSION,
+        module="nlu.intents",
+        load=IntentModel.load,
+        train=train_from_files,
+        save=IntentModel.save,
+        label="intent model",
+    )
 
 
 _lock = threading.Lock()

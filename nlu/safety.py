@@ -436,6 +436,7 @@ class _Rule:
     with_id: int  # cue: index of a required co-occurring pattern set, -1 if none
     items: tuple
     source: str  # the pattern text, for error messages and debugging
+    unless_personal: bool = False  # hard negative: spares a cue aimed at the parent or family
 
 
 @dataclass
@@ -472,6 +473,13 @@ class Lexicon:
         self.stop_words: set[str] = set()
         self.after_words: set[str] = set()
         self.boundary_words: set[str] = set()
+        # context hard negatives marked `unless_personal` (film, game, news, "haha") spare a cue
+        # aimed at the parent or their family ("hij sloeg me terwijl de film aan stond") unless
+        # the context word clearly frames a story ("in de film", "op het nieuws", "een film waarin")
+        self.personal_words: set[str] = set()
+        self.fiction_before: set[str] = set()
+        self.fiction_after: set[str] = set()
+        self.always_fiction: set[str] = set()
         self.neg_before = 4
         self.neg_after = 1
         self.marker_window = 8
@@ -499,6 +507,11 @@ class Lexicon:
             self.stop_words |= _words(neg.get("stop_words"))
             self.after_words |= _words(neg.get("after_words"))
             self.boundary_words |= _words(neg.get("boundary_words"))
+            ctx = doc.get("context") or {}
+            self.personal_words |= _words(ctx.get("personal_words"))
+            self.fiction_before |= _words(ctx.get("fiction_before"))
+            self.fiction_after |= _words(ctx.get("fiction_after"))
+            self.always_fiction |= _words(ctx.get("always_fiction"))
             for p in neg.get("not_negation") or []:
                 specs.append(("not_negation", p, name))
             self.neg_before = int(neg.get("window_before", self.neg_before))
@@ -593,9 +606,12 @@ class Lexicon:
                 items = _Parser(str(wp), self.groups, where).parse()
                 self.rules.append(_Rule("with", (), level, False, scope, window, with_id, items, str(wp)))
         fixed = bool(spec.get("fixed"))
+        unless_personal = bool(spec.get("unless_personal"))
         for p in patterns:
             items = _Parser(str(p), self.groups, where).parse()
-            self.rules.append(_Rule(kind, cats, level, fixed, scope, window, with_id, items, str(p)))
+            self.rules.append(
+                _Rule(kind, cats, level, fixed, scope, window, with_id, items, str(p), unless_personal)
+            )
             self._collect_vocab(items)
 
     def _collect_vocab(self, items: tuple) -> None:
@@ -1067,7 +1083,27 @@ def _overlaps(a: _Hit, b: _Hit) -> bool:
     return a.start < b.end and b.start < a.end
 
 
-def _suppressed(hit: _Hit, hard: list[_Hit], category: str) -> bool:
+def _personal(hit: _Hit, toks: _Tokens, lex: Lexicon) -> bool:
+    """Is the cue aimed at the parent or their family (a personal word in its span or just after)?"""
+    hi = min(toks.sent_end[hit.start], hit.end + 2)
+    return any(toks.norms[j] in lex.personal_words for j in range(hit.start, hi))
+
+
+def _fiction_framed(hn: _Hit, toks: _Tokens, lex: Lexicon) -> bool:
+    """Does a context word clearly frame a story ("in de film", "op het nieuws", "a film where")?"""
+    norms = toks.norms
+    if any(norms[j] in lex.always_fiction for j in range(hn.start, hn.end)):
+        return True
+    for j in range(max(0, hn.start - 3), hn.start):
+        if toks.sent[j] == hn.sent and norms[j] in lex.fiction_before:
+            return True
+    for j in range(hn.end, min(toks.sent_end[hn.start], hn.end + 2)):
+        if norms[j] in lex.fiction_after:
+            return True
+    return False
+
+
+def _suppressed(hit: _Hit, hard: list[_Hit], category: str, toks: _Tokens, lex: Lexicon) -> bool:
     for hn in hard:
         if hn.rule.categories and category not in hn.rule.categories:
             continue
@@ -1075,6 +1111,8 @@ def _suppressed(hit: _Hit, hard: list[_Hit], category: str) -> bool:
             if _overlaps(hit, hn):
                 return True
         elif _near(hit, [hn]):
+            if hn.rule.unless_personal and _personal(hit, toks, lex) and not _fiction_framed(hn, toks, lex):
+                continue
             return True
     return False
 
@@ -1124,7 +1162,7 @@ def _lexicon_cues(text: str, toks: _Tokens, lex: Lexicon) -> tuple[list[Cue], se
             silenced.add(h.sent)
             continue
         for cat in h.rule.categories:
-            if _suppressed(h, hard, cat):
+            if _suppressed(h, hard, cat, toks, lex):
                 silenced.add(h.sent)
                 continue
             level = h.rule.level
