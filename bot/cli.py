@@ -8,13 +8,13 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from bot.admin import Admin
+from bot.clikit import console, fail, with_store
 from bot.config import Settings
 from bot.domain import Role, SystemClock
-from bot.errors import AdminError, ConfigError
+from bot.errors import ConfigError
 from bot.store import Store
 
 T = TypeVar("T")
@@ -22,30 +22,6 @@ T = TypeVar("T")
 app = typer.Typer(no_args_is_help=True, help="Naast: a chat bot beside parents in youth protection.")
 admin_app = typer.Typer(no_args_is_help=True, help="Families, people, assignments and invites.")
 app.add_typer(admin_app, name="admin")
-console = Console()
-
-
-def _fail(message: str) -> None:
-    console.print(f"[red]{message}[/red]")
-    raise typer.Exit(1)
-
-
-def with_store(work: Callable[[Store, Settings], Awaitable[T]]) -> T:
-    """Open the store, run one operation, close; errors become a red line, not a traceback."""
-
-    async def go() -> T:
-        settings = Settings()
-        store = await Store.open(settings)
-        try:
-            return await work(store, settings)
-        finally:
-            await store.close()
-
-    try:
-        return asyncio.run(go())
-    except (AdminError, ConfigError) as exc:
-        _fail(str(exc))
-        raise  # unreachable: _fail exits
 
 
 def with_admin(work: Callable[[Admin], Awaitable[T]]) -> T:
@@ -72,7 +48,7 @@ def run(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> No
     try:
         asyncio.run(serve(Settings()))
     except ConfigError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except KeyboardInterrupt:
         pass
 

@@ -4,7 +4,6 @@ shown in Europe/Amsterdam. Mounted by bot.cli: app.add_typer(oncall_app, name="o
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
@@ -13,12 +12,11 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from bot.config import Settings
+from bot.clikit import console, fail, with_store
 from bot.domain import Person, PersonId, Role
-from bot.errors import AdminError, ConfigError
+from bot.errors import AdminError
 from bot.store import Store
 from bot.store.escalations import EscalationStore
 from escalation import audit
@@ -28,29 +26,12 @@ T = TypeVar("T")
 
 oncall_app = typer.Typer(no_args_is_help=True, help="Who is on call: weekly shifts and date overrides.")
 escalations_app = typer.Typer(no_args_is_help=True, help="Safety escalations: list, show, export, veiligheidskaart.")
-console = Console()
 
 STAFF = (Role.REGISSEUR, Role.COORDINATOR)
 
 
-def _fail(message: str, code: int = 1) -> None:
-    console.print(f"[red]{message}[/red]")
-    raise typer.Exit(code)
-
-
 def _with(work: Callable[[Store, EscalationStore], Awaitable[T]]) -> T:
-    async def go() -> T:
-        store = await Store.open(Settings())
-        try:
-            return await work(store, EscalationStore.of(store))
-        finally:
-            await store.close()
-
-    try:
-        return asyncio.run(go())
-    except (AdminError, ConfigError) as exc:
-        _fail(str(exc))
-        raise  # unreachable
+    return with_store(lambda store, _: work(store, EscalationStore.of(store)))
 
 
 def _local(when: datetime | None) -> str:
@@ -85,7 +66,7 @@ def _hhmm(value: str) -> time:
     try:
         return time.fromisoformat(value)
     except ValueError:
-        _fail(f"{value!r} is not a time: use HH:MM")
+        fail(f"{value!r} is not a time: use HH:MM")
         raise
 
 
@@ -93,7 +74,7 @@ def _day(value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        _fail(f"{value!r} is not a date: use YYYY-MM-DD")
+        fail(f"{value!r} is not a date: use YYYY-MM-DD")
         raise
 
 
@@ -111,11 +92,11 @@ def oncall_set(
     try:
         weekdays = parse_days(days)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         raise
     t0, t1 = _hhmm(start), _hhmm(end)
     if not remove and not primary:
-        _fail("give --primary (and --backup), or --remove")
+        fail("give --primary (and --backup), or --remove")
 
     async def work(store: Store, es: EscalationStore) -> None:
         rota = await es.get_rota()
@@ -142,7 +123,7 @@ def oncall_swap(
 ) -> None:
     """Override the weekly rota for a period (a holiday, a swap). Unset --primary/--backup keep the rota's."""
     if not primary and not backup:
-        _fail("give --primary and/or --backup")
+        fail("give --primary and/or --backup")
     first = _day(day)
     last = _day(until) if until else first
     begin = datetime.combine(first, _hhmm(start))

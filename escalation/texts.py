@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from handlers.texts import EMERGENCY
+from handlers.texts import EMERGENCY, render
 
 SUICIDE = {"suicide", "self_harm"}
 DANGER = {"violence", "child_missing", "child_unsafe", "weapon"}
@@ -297,11 +297,7 @@ TEXTS: dict[str, dict[str, str]] = {
 
 
 def t(key: str, lang: str = "nl", **params: object) -> str:
-    entry = TEXTS[key]
-    template = entry.get(lang) or entry["nl"]
-    if "{emergency}" in template:
-        params.setdefault("emergency", EMERGENCY.get(lang, EMERGENCY["nl"]))
-    return template.format(**params)
+    return render(TEXTS, key, lang, **params)
 
 
 def who(kind: str, lang: str) -> str:

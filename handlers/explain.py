@@ -11,6 +11,7 @@ from typing import Any
 from bot.domain import Button, Family, Inbound, Outbound, Person, Role
 from handlers.context import Context, HookOutcome, reply
 from handlers.router import Router
+from handlers.texts import render
 
 # A message "is a letter" when it names this many distinct terms (or fewer, if long).
 LETTER_MIN_TERMS = 3
@@ -47,7 +48,7 @@ TEXTS = {
 
 
 def _t(key: str, lang: str, **kw: Any) -> str:
-    return TEXTS[key].get(lang, TEXTS[key]["nl"]).format(**kw)
+    return render(TEXTS, key, lang, **kw)
 
 
 def _glossary() -> Any:

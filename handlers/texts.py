@@ -208,9 +208,15 @@ def lang_of(code: str | None) -> str:
     return "en" if code and code.lower().startswith("en") else "nl"
 
 
-def t(key: str, lang: str = "nl", **params: object) -> str:
-    entry = TEXTS[key]
+def render(table: dict[str, dict[str, str]], key: str, lang: str = "nl", **params: object) -> str:
+    """A text from a {key: {lang: template}} table, in `lang` (Dutch when missing), with the
+    emergency block filled in where the template asks for it."""
+    entry = table[key]
     template = entry.get(lang) or entry["nl"]
     if "{emergency}" in template:
         params.setdefault("emergency", EMERGENCY.get(lang, EMERGENCY["nl"]))
     return template.format(**params)
+
+
+def t(key: str, lang: str = "nl", **params: object) -> str:
+    return render(TEXTS, key, lang, **params)

@@ -2,12 +2,17 @@
 
 Design
 ======
-- Training data: `nlu/data/safety_train.tsv` (text, level, category; Dutch and English). The model
-  is trained on first use, in well under a second, and cached for the process. Nothing is pickled,
-  so there is no model file to keep in sync with the data.
+- Training data: `nlu/data/safety_train.tsv` (text, level, category; Dutch and English). The
+  model is trained with scikit-learn, then *extracted* into plain numpy arrays (vocabularies, idf
+  weights, coefficients); prediction below is numpy only and never imports scikit-learn.
+  Training runs once, in a short-lived child process (``python -m nlu.classifier train``), and
+  the arrays are cached as ``.npz`` keyed by a hash of the training data and FEATURE_VERSION (see
+  `nlu.modelcache`, shared with `nlu.intents`), so a serving process stays ~100 MB lighter. If
+  the child or the cache fails, the model is trained in-process (correct, just bigger).
 - Features: TF-IDF over character n-grams (3-5, within word boundaries) of the folded text, which
   tolerates typos, inflections and Dutch compounds ("geslagen"/"geslage"/"sloeg"), plus TF-IDF
-  over word uni- and bigrams.
+  over word uni- and bigrams. The analysers here reproduce scikit-learn's ``char_wb`` and
+  ``word`` analysers exactly and are used for training and prediction alike.
 - Models: a multinomial logistic regression for the level (none/concern/acute) with balanced class
   weights, and a second one for the category, trained on the non-`none` rows. Logistic regression
   gives usable probabilities without a separate calibration step, which matters because the
@@ -26,18 +31,20 @@ from __future__ import annotations
 
 import csv
 import functools
+import json
 import logging
 import math
 import re
+import sys
 import threading
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.sparse import hstack
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
+from nlu import modelcache
 from nlu.text import fold
 
 log = logging.getLogger(__name__)
@@ -47,6 +54,10 @@ LEVELS = ("none", "concern", "acute")
 ACUTE_THRESHOLD = 0.95
 CONCERN_THRESHOLD = 0.95
 MAX_CHARS = 600  # longer sentences are classified in windows of this size
+C = 8.0  # inverse regularisation strength of both logistic regressions
+
+# Bump when featurisation or training changes: it invalidates cached models.
+FEATURE_VERSION = 1
 
 _lock = threading.Lock()
 
@@ -73,7 +84,12 @@ def load_rows(path: Path = TRAIN_PATH) -> list[tuple[str, str, str]]:
     return rows
 
 
+# --------------------------------------------------------------------------------------------
+# Features (shared by training and prediction)
+# --------------------------------------------------------------------------------------------
+
 _STRETCH = re.compile(r"([a-z])\1{2,}")
+_WORD_TOKEN = re.compile(r"(?u)\b\w[\w']*\b")
 
 
 def _prep(text: str) -> str:
@@ -83,85 +99,109 @@ def _prep(text: str) -> str:
     return " ".join(fold(text).split())
 
 
+def char_ngrams(prepped: str) -> list[str]:
+    """Character 3-5-grams inside space-padded words: scikit-learn's ``char_wb`` analyser with
+    ``ngram_range=(3, 5)`` (a word shorter than n counts once, as the whole padded word)."""
+    out: list[str] = []
+    append = out.append
+    for w in prepped.lower().split():
+        w = f" {w} "
+        n_w = len(w)
+        for n in (3, 4, 5):
+            if n_w <= n:
+                append(w)
+                break
+            for i in range(n_w - n + 1):
+                append(w[i : i + n])
+    return out
+
+
+def word_ngrams(prepped: str) -> list[str]:
+    """Word uni- and bigrams: scikit-learn's ``word`` analyser with this token pattern."""
+    toks = _WORD_TOKEN.findall(prepped.lower())
+    return toks + [f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False)]
+
+
+_ANALYSERS = (char_ngrams, word_ngrams)
+
+
+def _block(feats: list[str], vocab: dict[str, int], idf: np.ndarray, offset: int, idx: list[int], val: list[float]):
+    """Append the L2-normalised sublinear TF-IDF entries of one feature block."""
+    cols: list[int] = []
+    tfs: list[float] = []
+    for gram, count in Counter(feats).items():
+        j = vocab.get(gram)
+        if j is not None:
+            cols.append(j)
+            tfs.append(1.0 + math.log(count))
+    if not cols:
+        return
+    v = np.asarray(tfs) * idf[cols]
+    v /= math.sqrt(float(v @ v))
+    idx.extend(offset + j for j in cols)
+    val.extend(v.tolist())
+
+
+# --------------------------------------------------------------------------------------------
+# The extracted model (numpy only)
+# --------------------------------------------------------------------------------------------
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    e = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
 class SafetyClassifier:
-    def __init__(self, rows: list[tuple[str, str, str]]):
-        texts = [_prep(t) for t, _, _ in rows]
-        self.chars = TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2, dtype=np.float32
-        )
-        self.words = TfidfVectorizer(
-            analyzer="word",
-            ngram_range=(1, 2),
-            sublinear_tf=True,
-            token_pattern=r"(?u)\b\w[\w']*\b",
-            dtype=np.float32,
-        )
-        x = hstack([self.chars.fit_transform(texts), self.words.fit_transform(texts)]).tocsr()
-        levels = np.array([lvl for _, lvl, _ in rows])
-        self.level_model = LogisticRegression(C=8.0, class_weight="balanced", max_iter=2000)
-        self.level_model.fit(x, levels)
-        flagged = levels != "none"
-        cats = np.array([c for _, _, c in rows])
-        self.category_model = LogisticRegression(C=8.0, max_iter=2000)
-        self.category_model.fit(x[flagged], cats[flagged])
-        self._level_index = {c: i for i, c in enumerate(self.level_model.classes_)}
-        # fast inference: the same TF-IDF + logistic-regression arithmetic without sklearn's
-        # per-call validation (a chat message is a handful of short sentences)
-        self._blocks = []
-        offset = 0
-        for vec in (self.chars, self.words):
-            vocab = vec.vocabulary_
-            self._blocks.append((vec.build_analyzer(), vocab, vec.idf_.astype(np.float64), offset))
-            offset += len(vocab)
-        self._level_coef = self.level_model.coef_.astype(np.float64)
-        self._level_intercept = self.level_model.intercept_.astype(np.float64)
-        self._cat_coef = self.category_model.coef_.astype(np.float64)
-        self._cat_intercept = self.category_model.intercept_.astype(np.float64)
-        self._cat_classes = list(self.category_model.classes_)
+    """Extracted TF-IDF + logistic regressions (level and category); numpy only.
 
-    def _features(self, texts: list[str]):
-        prepped = [_prep(t) for t in texts]
-        return hstack([self.chars.transform(prepped), self.words.transform(prepped)]).tocsr()
+    ``SafetyClassifier(rows)`` still trains from `rows` (in-process, with scikit-learn), as it
+    always did; the serving path builds it from cached arrays with `from_arrays` / `load`."""
 
-    def _sparse(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+    def __init__(self, rows: Sequence[tuple[str, str, str]] | None = None, /, **arrays: object) -> None:
+        if rows is not None:
+            arrays = _fit_arrays(rows)
+        self.char_vocab: dict[str, int] = arrays["char_vocab"]  # type: ignore[assignment]
+        self.char_idf: np.ndarray = arrays["char_idf"]  # type: ignore[assignment]
+        self.word_vocab: dict[str, int] = arrays["word_vocab"]  # type: ignore[assignment]
+        self.word_idf: np.ndarray = arrays["word_idf"]  # type: ignore[assignment]
+        # coefficients as (n_features, n_classes): rows of the active features are gathered
+        self.level_coef_t: np.ndarray = arrays["level_coef_t"]  # type: ignore[assignment]  # columns in LEVELS order
+        self.level_intercept: np.ndarray = arrays["level_intercept"]  # type: ignore[assignment]
+        self.cat_coef_t: np.ndarray = arrays["cat_coef_t"]  # type: ignore[assignment]
+        self.cat_intercept: np.ndarray = arrays["cat_intercept"]  # type: ignore[assignment]
+        self.cat_classes: tuple[str, ...] = tuple(arrays["cat_classes"])  # type: ignore[arg-type]
+        self.meta: dict = dict(arrays.get("meta") or {})  # type: ignore[call-overload]
+        self._blocks = (
+            (self.char_vocab, self.char_idf, 0),
+            (self.word_vocab, self.word_idf, len(self.char_vocab)),
+        )
+
+    @classmethod
+    def from_arrays(cls, **arrays: object) -> SafetyClassifier:
+        return cls(None, **arrays)
+
+    # -- prediction ---------------------------------------------------------------------------
+
+    def _sparse(self, text: str) -> tuple[list[int], np.ndarray]:
         """Column indices and values of the TF-IDF row of `text` (each block L2-normalised)."""
         prepped = _prep(text)
         idx: list[int] = []
         val: list[float] = []
-        for analyzer, vocab, idf, offset in self._blocks:
-            counts: dict[int, int] = {}
-            for gram in analyzer(prepped):
-                j = vocab.get(gram)
-                if j is not None:
-                    counts[j] = counts.get(j, 0) + 1
-            if not counts:
-                continue
-            block = [(j, (1.0 + math.log(c)) * idf[j]) for j, c in counts.items()]
-            norm = math.sqrt(sum(v * v for _, v in block))
-            for j, v in block:
-                idx.append(offset + j)
-                val.append(v / norm)
-        return np.asarray(idx, dtype=np.intp), np.asarray(val)
+        for analyse, (vocab, idf, offset) in zip(_ANALYSERS, self._blocks, strict=True):
+            _block(analyse(prepped), vocab, idf, offset, idx, val)
+        return idx, np.asarray(val)
 
-    @staticmethod
-    def _softmax(scores: np.ndarray) -> np.ndarray:
-        scores = scores - scores.max()
-        e = np.exp(scores)
-        return e / e.sum()
-
-    def _level_proba(self, idx: np.ndarray, val: np.ndarray) -> np.ndarray:
-        coef = self._level_coef
-        if coef.shape[0] == 1:  # binary problem (never with three levels, kept for safety)
-            z = float(coef[0, idx] @ val + self._level_intercept[0])
-            return np.array([1 - 1 / (1 + math.exp(-z)), 1 / (1 + math.exp(-z))])
-        return self._softmax(coef[:, idx] @ val + self._level_intercept)
+    def _level_proba(self, idx: list[int], val: np.ndarray) -> np.ndarray:
+        """P(none), P(concern), P(acute)."""
+        scores = self.level_intercept + (val @ self.level_coef_t[idx] if idx else 0.0)
+        return _softmax(scores)
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """Rows of P(none), P(concern), P(acute)."""
         out = np.zeros((len(texts), 3))
-        order = [self._level_index[lvl] for lvl in LEVELS]
         for i, t in enumerate(texts):
-            out[i] = self._level_proba(*self._sparse(t))[order]
+            out[i] = self._level_proba(*self._sparse(t))
         return out
 
     def predict(self, texts: list[str]) -> list[Prediction]:
@@ -177,8 +217,8 @@ class SafetyClassifier:
             return out
         rows = [self._sparse(w) for w in windows]
         p = np.array([self._level_proba(idx, val) for idx, val in rows])
-        p_acute = p[:, self._level_index["acute"]]
-        p_flag = p_acute + p[:, self._level_index["concern"]]
+        p_acute = p[:, 2]
+        p_flag = p_acute + p[:, 1]
         for j, i in enumerate(owner):
             if p_acute[j] >= ACUTE_THRESHOLD:
                 level = "acute"
@@ -192,10 +232,50 @@ class SafetyClassifier:
             category = "none"
             if level != "none":
                 idx, val = rows[j]
-                scores = self._cat_coef[:, idx] @ val + self._cat_intercept
-                category = str(self._cat_classes[int(np.argmax(scores))])
+                scores = self.cat_intercept + (val @ self.cat_coef_t[idx] if idx else 0.0)
+                category = str(self.cat_classes[int(np.argmax(scores))])
             out[i] = Prediction(level, category, float(p_flag[j]), float(p_acute[j]))
         return out
+
+    # -- persistence (plain arrays, no pickle) --------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        modelcache.save_npz(
+            path,
+            char_terms=np.array(_terms(self.char_vocab)),
+            char_idf=self.char_idf,
+            word_terms=np.array(_terms(self.word_vocab)),
+            word_idf=self.word_idf,
+            level_coef_t=self.level_coef_t,
+            level_intercept=self.level_intercept,
+            cat_coef_t=self.cat_coef_t,
+            cat_intercept=self.cat_intercept,
+            cat_classes=np.array(self.cat_classes),
+            meta=np.array(json.dumps(self.meta)),
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> SafetyClassifier:
+        with np.load(path, allow_pickle=False) as z:
+            return cls.from_arrays(
+                char_vocab={str(t): i for i, t in enumerate(z["char_terms"].tolist())},
+                char_idf=z["char_idf"].astype(np.float64),
+                word_vocab={str(t): i for i, t in enumerate(z["word_terms"].tolist())},
+                word_idf=z["word_idf"].astype(np.float64),
+                level_coef_t=np.ascontiguousarray(z["level_coef_t"], dtype=np.float64),
+                level_intercept=z["level_intercept"].astype(np.float64),
+                cat_coef_t=np.ascontiguousarray(z["cat_coef_t"], dtype=np.float64),
+                cat_intercept=z["cat_intercept"].astype(np.float64),
+                cat_classes=tuple(str(c) for c in z["cat_classes"].tolist()),
+                meta=json.loads(str(z["meta"])),
+            )
+
+
+def _terms(vocab: dict[str, int]) -> list[str]:
+    terms = [""] * len(vocab)
+    for t, i in vocab.items():
+        terms[i] = t
+    return terms
 
 
 def _windows(text: str) -> list[str]:
@@ -205,16 +285,129 @@ def _windows(text: str) -> list[str]:
     return [text[i : i + MAX_CHARS] for i in range(0, len(text) - step, step)]
 
 
+# --------------------------------------------------------------------------------------------
+# Training (scikit-learn, imported only here)
+# --------------------------------------------------------------------------------------------
+
+
+def fit_sklearn(rows: Sequence[tuple[str, str, str]]):
+    """Fit the vectorisers and both logistic regressions with scikit-learn.
+    Returns (char_vectorizer, word_vectorizer, level_model, category_model)."""
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    texts = [_prep(t) for t, _, _ in rows]
+    chars = TfidfVectorizer(analyzer=char_ngrams, sublinear_tf=True, min_df=2, dtype=np.float64)
+    words = TfidfVectorizer(analyzer=word_ngrams, sublinear_tf=True, dtype=np.float64)
+    x = hstack([chars.fit_transform(texts), words.fit_transform(texts)]).tocsr()
+    levels = np.array([lvl for _, lvl, _ in rows])
+    missing = set(LEVELS) - set(levels.tolist())
+    if missing:
+        raise ValueError(f"safety training data has no {sorted(missing)} rows")
+    level_model = LogisticRegression(C=C, class_weight="balanced", max_iter=2000)
+    level_model.fit(x, levels)
+    flagged = levels != "none"
+    cats = np.array([c for _, _, c in rows])
+    category_model = LogisticRegression(C=C, max_iter=2000)
+    category_model.fit(x[flagged], cats[flagged])
+    return chars, words, level_model, category_model
+
+
+def _coef_t(model, order: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(n_features, n_classes) coefficients and intercepts with columns in `order`. A binary
+    model's single decision function z becomes the equivalent softmax over scores (0, z)."""
+    classes = [str(c) for c in model.classes_]
+    coef = np.asarray(model.coef_, dtype=np.float64)
+    intercept = np.asarray(model.intercept_, dtype=np.float64)
+    if coef.shape[0] == 1 and len(classes) == 2:
+        coef = np.vstack([np.zeros_like(coef), coef])
+        intercept = np.array([0.0, intercept[0]])
+    cols = [classes.index(c) for c in order]
+    return np.ascontiguousarray(coef[cols].T), intercept[cols].copy()
+
+
+def train(rows: Sequence[tuple[str, str, str]]) -> SafetyClassifier:
+    """Train with scikit-learn and extract the model to numpy arrays."""
+    return SafetyClassifier.from_arrays(**_fit_arrays(rows))
+
+
+def _fit_arrays(rows: Sequence[tuple[str, str, str]]) -> dict[str, object]:
+    chars, words, level_model, category_model = fit_sklearn(rows)
+    level_coef_t, level_intercept = _coef_t(level_model, LEVELS)
+    cat_classes = tuple(str(c) for c in category_model.classes_)
+    cat_coef_t, cat_intercept = _coef_t(category_model, cat_classes)
+    return {
+        "char_vocab": {str(k): int(v) for k, v in chars.vocabulary_.items()},
+        "char_idf": np.asarray(chars.idf_, dtype=np.float64),
+        "word_vocab": {str(k): int(v) for k, v in words.vocabulary_.items()},
+        "word_idf": np.asarray(words.idf_, dtype=np.float64),
+        "level_coef_t": level_coef_t,
+        "level_intercept": level_intercept,
+        "cat_coef_t": cat_coef_t,
+        "cat_intercept": cat_intercept,
+        "cat_classes": cat_classes,
+        "meta": {"n_rows": len(rows), "feature_version": FEATURE_VERSION, "C": C},
+    }
+
+
+def train_from_file(path: str | Path = TRAIN_PATH) -> SafetyClassifier:
+    return train(load_rows(Path(path)))
+
+
+# --------------------------------------------------------------------------------------------
+# Cache + lazy singleton
+# --------------------------------------------------------------------------------------------
+
+
+def build_model(path: str | Path = TRAIN_PATH, *, use_cache: bool = True) -> SafetyClassifier:
+    """Load the cached model for `path`, training (in a child process) when needed."""
+    if not use_cache:
+        return train_from_file(path)
+    return modelcache.load_or_train(
+        "safety",
+        path,
+        FEATURE_VERSION,
+        module="nlu.classifier",
+        load=SafetyClassifier.load,
+        train=train_from_file,
+        save=SafetyClassifier.save,
+        label="safety classifier",
+    )
+
+
 @functools.lru_cache(maxsize=1)
 def _train() -> SafetyClassifier | None:
     try:
-        return SafetyClassifier(load_rows())
+        return build_model()
     except Exception:  # pragma: no cover - missing data must not break safety detection
         log.exception("safety classifier could not be trained; lexicon only")
         return None
 
 
 def get_model() -> SafetyClassifier | None:
-    """The trained classifier (trained once, on first use), or None if training failed."""
+    """The trained classifier (loaded or trained once, on first use), or None if that failed."""
     with _lock:
         return _train()
+
+
+# --------------------------------------------------------------------------------------------
+# `python -m nlu.classifier train --data X --out Y` (used for child-process training)
+# --------------------------------------------------------------------------------------------
+
+
+def _main(argv: list[str]) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m nlu.classifier")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    tr = sub.add_parser("train", help="train from the safety TSV and write the extracted model (.npz)")
+    tr.add_argument("--data", default=str(TRAIN_PATH))
+    tr.add_argument("--out", required=True)
+    args = ap.parse_args(argv)
+    train_from_file(args.data).save(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))
