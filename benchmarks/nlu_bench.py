@@ -1,5 +1,6 @@
 """NLU benchmark: p50/p99 latency of nlu.parse() (short messages and a 5,000-character letter),
-messages per second and the process's peak RSS with everything loaded.
+messages per second and the process's peak RSS (VmHWM) with everything loaded, the safety
+classifier included, measured after warm-up and all timed parses.
 
     .venv/bin/python benchmarks/nlu_bench.py [--n 2000] [--json]
 

@@ -57,7 +57,7 @@ MAX_CHARS = 600  # longer sentences are classified in windows of this size
 C = 8.0  # inverse regularisation strength of both logistic regressions
 
 # Bump when featurisation or training changes: it invalidates cached models.
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 
 _lock = threading.Lock()
 
@@ -298,8 +298,9 @@ def fit_sklearn(rows: Sequence[tuple[str, str, str]]):
     from sklearn.linear_model import LogisticRegression
 
     texts = [_prep(t) for t, _, _ in rows]
-    chars = TfidfVectorizer(analyzer=char_ngrams, sublinear_tf=True, min_df=2, dtype=np.float64)
-    words = TfidfVectorizer(analyzer=word_ngrams, sublinear_tf=True, dtype=np.float64)
+    # float32 features, as the model has always been trained (the fitted weights are used in float64)
+    chars = TfidfVectorizer(analyzer=char_ngrams, sublinear_tf=True, min_df=2, dtype=np.float32)
+    words = TfidfVectorizer(analyzer=word_ngrams, sublinear_tf=True, dtype=np.float32)
     x = hstack([chars.fit_transform(texts), words.fit_transform(texts)]).tocsr()
     levels = np.array([lvl for _, lvl, _ in rows])
     missing = set(LEVELS) - set(levels.tolist())

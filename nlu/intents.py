@@ -10,8 +10,9 @@ Model
     Importing scikit-learn costs ~100 MB of RSS, so training runs in a short-lived child process
     (``python -m nlu.intents train``) and the extracted arrays are cached as ``.npz`` under
     ``$NAAST_NLU_CACHE_DIR`` (default ``~/.cache/naast/nlu``), keyed by a hash of the training
-    data and the feature code version. A serving process therefore only ever loads numpy
-    arrays. If the child process or the cache fails, we train in-process (correct, just bigger).
+    data and the feature code version (``nlu.modelcache``, shared with the safety classifier). A
+    serving process therefore only ever loads numpy arrays. If the child process or the cache
+    fails, we train in-process (correct, just bigger).
 
     Precision on explain_* comes from the data (stories that mention jargon are labelled relay)
     plus the gates below and in ``nlu.assemble`` (an explain intent needs something we can

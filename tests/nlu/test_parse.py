@@ -207,6 +207,46 @@ def test_no_jargon_no_entities():
 
 
 # --------------------------------------------------------------------------------------------
+# Text folding (nlu.text): the fast path equals the character-by-character definition
+# --------------------------------------------------------------------------------------------
+
+
+def test_fold_with_map_equals_the_reference():
+    import random
+
+    from nlu.text import _fold_reference, fold_with_map
+
+    fast = fold_with_map.__wrapped__  # uncached
+    for cp in [*range(0x3000), *range(0xFB00, 0xFB50), *range(0x1F600, 0x1F650)]:
+        if 0xD800 <= cp < 0xE000:
+            continue
+        ch = chr(cp)
+        for text in (ch, ch * 3, f"a{ch * 3}b", f" {ch}  ", ch * 2):
+            assert fast(text) == _fold_reference(text), repr(text)
+    rng = random.Random(7)
+    alphabet = list("aaabbbAAA   \t\n\u00a0\u2003éèëïÉ\u0301\u0308!!..xX1ßẞİﬀﬁ…½😟\u200b-'")
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+        assert fast(text) == _fold_reference(text), repr(text)
+    from nlu.bench import make_letter
+
+    letter = make_letter()
+    assert fast(letter) == _fold_reference(letter)
+    assert fast(letter.replace("ï", "i")) == _fold_reference(letter.replace("ï", "i"))
+
+
+def test_fold_with_map_is_immutable_and_cached():
+    from nlu.text import fold, fold_with_map
+
+    text = "Ik ben zóóóó BANG\n\n  voor de OTS!!!"
+    folded, pos = fold_with_map(text)
+    assert folded == "ik ben zoo bang voor de ots!!!" == fold(text)
+    assert isinstance(pos, tuple) and len(pos) == len(folded)
+    assert [text[p] for p in pos[:3]] == ["I", "k", " "]
+    assert fold_with_map(text) is fold_with_map(text)
+
+
+# --------------------------------------------------------------------------------------------
 # Language
 # --------------------------------------------------------------------------------------------
 
@@ -416,8 +456,8 @@ def _run(code: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def test_import_is_light_and_serving_never_imports_scikit_learn(tmp_path):
-    """Importing nlu loads no numpy/sklearn; training runs in a child process and the serving
-    process only loads the cached numpy arrays."""
+    """Importing nlu loads no numpy/sklearn; training (intent model and safety classifier) runs in
+    a child process and the serving process only loads the cached numpy arrays."""
     code = (
         "import sys, nlu\n"
         "assert 'numpy' not in sys.modules and 'sklearn' not in sys.modules, 'heavy import'\n"
@@ -426,11 +466,19 @@ def test_import_is_light_and_serving_never_imports_scikit_learn(tmp_path):
         "assert intents.classify('wat betekent OTS?').name == 'explain_term'\n"
         "assert 'sklearn' not in sys.modules, 'sklearn imported while serving'\n"
         "assert nlu.parse('wat betekent OTS?').intent == 'explain_term'\n"
+        "from nlu import classifier\n"
+        "assert classifier.get_model() is not None\n"
+        "nlu.warm_up()\n"
+        "nlu.parse('ik heb alle pillen gespaard en neem ze vanavond')\n"
+        "from nlu.bench import make_letter\n"
+        "nlu.parse(make_letter())\n"
+        "assert 'sklearn' not in sys.modules, 'sklearn imported while serving (safety)'\n"
     )
     cache = tmp_path / "cache"
     first = _run(code, NAAST_NLU_CACHE_DIR=str(cache))  # trains (child process) and caches
     assert first.returncode == 0, first.stderr
     assert list(cache.glob("intents-*.npz"))
+    assert list(cache.glob("safety-*.npz"))
     second = _run(code, NAAST_NLU_CACHE_DIR=str(cache))  # cache hit
     assert second.returncode == 0, second.stderr
 

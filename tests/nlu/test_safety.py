@@ -195,6 +195,92 @@ def test_negation_scope(text: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        # a film / game / "haha" nearby does not silence violence aimed at the parent or family
+        ("hij slaat me terwijl de film aan staat", "acute"),
+        ("hij sloeg me terwijl de film aan stond", "concern"),
+        ("haha nee serieus hij slaat me echt", "acute"),
+        ("lol he hit me again", "concern"),
+        # ...but a context word that frames a story still does
+        ("in de film slaat hij haar in elkaar", "none"),
+        ("ik droomde dat hij me sloeg", "none"),
+        ("op het nieuws zag ik dat hij haar heeft neergestoken", "none"),
+        ("de kinderen spelen verstoppertje en ik kan mijn zoon niet vinden haha", "none"),
+        # a help service named after violence is not an event
+        ("ik heb het nummer van meldpunt huiselijk geweld gekregen", "none"),
+        ("i called the domestic violence helpline for advice", "none"),
+        ("er is huiselijk geweld bij ons thuis", "concern"),
+        # reassurance
+        ("ik zou mezelf nooit iets aandoen, daarvoor hou ik te veel van mijn kinderen", "none"),
+        ("i'm not thinking of ending my life, i just need help with the forms", "none"),
+    ],
+)
+def test_context_silencers_are_narrow(text: str, expected: str) -> None:
+    assert level(text) == expected, assess(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # verb families x targets: unseen verbs, body parts, coordination, verb-final clauses
+        "ze bijt en krabt me",
+        "hij schopt tegen mijn buik",
+        "ze gooit borden naar mijn hoofd",
+        "de kinderen zeggen dat hij hun slaat en hij is nu thuis",
+        "hij heeft onze dochter in de kast opgesloten",
+        "he's got my son by the throat",
+        "he's beating the crap out of me",
+        # suicide intent
+        "ik stap uit het leven",
+        "ik ga mijn leven beeindigen",
+        "ik ga voor de trein, sorry",
+        "i have the pills in my hand",
+        # child missing / unsafe
+        "mijn dochter van 14 is onvindbaar",
+        "my ex took the kids and isn't answering his phone",
+        "hij laat de kinderen alleen in de auto",
+    ],
+)
+def test_families_generalise_acute(text: str) -> None:
+    assert level(text) == "acute", assess(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hij sloeg me vorige week met een stoel",
+        "ik krab mezelf open als ik gestrest ben",
+        "mijn dochter heeft sneetjes op haar armen",
+        "ik ben het leven echt beu",
+        "soms wil ik gewoon niet meer",
+        "hij laat de kinderen vaak de hele avond alleen",
+        "mijn dochter loopt vaak weg",
+        "i'm afraid my ex will hurt me",
+    ],
+)
+def test_families_generalise_concern(text: str) -> None:
+    assert level(text) == "concern", assess(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "de baby bijt op alles want ze krijgt tandjes",
+        "we hebben de hond aan de lijn vastgebonden bij de supermarkt",
+        "hij sloeg de spijker op zijn kop",
+        "we hebben zelfmoordpreventie besproken op de ouderavond",
+        "mijn zoon krast in zijn armen met een scherp mesje",  # self-harm, not a weapon threat
+    ],
+)
+def test_families_do_not_overreach(text: str) -> None:
+    result = assess(text)
+    assert result.level == "none" or "weapon" not in result.categories, result
+    if "mesje" not in text:
+        assert result.level == "none", result
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
         ("hij slaat me", "acute"),
         ("hij slaat me soms", "concern"),  # habitual: ongoing but not now
         ("vorige week sloeg hij me", "concern"),
