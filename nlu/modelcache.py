@@ -41,9 +41,13 @@ def cache_dir() -> Path:
 
 
 def cache_key(data_path: str | Path, version: int | str) -> str:
-    """Hash of the feature/code version and the training data bytes (16 hex digits)."""
+    """Hash of the feature/code version and the training data bytes (16 hex digits). A directory
+    counts with the names and bytes of all its files, in sorted order."""
     h = hashlib.sha256(f"v{version}".encode())
-    h.update(Path(data_path).read_bytes())
+    path = Path(data_path)
+    for f in sorted(path.iterdir()) if path.is_dir() else [path]:
+        if f.is_file():
+            h.update(f.name.encode() + b"\0" + f.read_bytes())
     return h.hexdigest()[:16]
 
 

@@ -1294,11 +1294,30 @@ def assess(text: str) -> SafetyResult:
         if cues:
             return _result(cues)
         spans = _classifier_spans(toks, lex, silenced)
+        risky = any(len(t) >= 4 and t[:STEM] in lex.risk_stems for t in toks.norms)
     except Exception:  # pragma: no cover - a broken lexicon must not break the bot
         log.exception("safety lexicon failed")
         return NONE
     try:
-        return _result(_classifier_cues(text, spans))
+        cues = _classifier_cues(text, spans)
+        if not cues and not silenced and risky:
+            cues = _net_cues(text)
+        return _result(cues)
     except Exception:  # pragma: no cover
         log.exception("safety classifier failed")
         return NONE
+
+
+def _net_cues(text: str) -> list[Cue]:
+    """The classifier's recall net over the whole message, for wording the lexicon has never seen:
+    only when the lexicon found nothing, dismissed nothing, and at least one word shares a stem
+    with a lexicon cue word (so "hi, my name is Anna" is never the model's call)."""
+    from nlu import classifier
+
+    model = classifier.get_model()
+    if model is None:
+        return []
+    pred = model.net(text)
+    if pred.level == "none" or pred.category not in CATEGORIES:
+        return []
+    return [Cue(pred.category, pred.level, text, 0, len(text), "classifier")]

@@ -173,7 +173,7 @@ def test_in_process_training_fallback(tmp_path):
 def test_unreadable_cache_is_retrained(tmp_path, monkeypatch):
     monkeypatch.setenv("NAAST_NLU_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("NAAST_NLU_TRAIN_INPROCESS", "1")
-    path = modelcache.cache_path("safety", classifier.TRAIN_PATH, classifier.FEATURE_VERSION)
+    path = modelcache.cache_path("safety", classifier.DATA_DIR, classifier.FEATURE_VERSION)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"not an npz")
     model = classifier.build_model()

@@ -603,3 +603,34 @@ def test_load_tsv(tmp_path: Path) -> None:
     p = tmp_path / "s.tsv"
     p.write_text("text\tlevel\tcategories\nhij slaat me\tacute\tviolence\n\nhoi\tnone\t\n", encoding="utf-8")
     assert load_tsv(p) == [("hij slaat me", "acute"), ("hoi", "none")]
+
+
+# --- the classifier's recall net --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ik heb het gevoel dat ik er vannacht een punt achter ga zetten",
+        "hij zei dat hij het huis in brand steekt als ik de kinderen niet terugbreng",
+        "ik hou het echt niet meer vol en heb een doosje paracetamol hier liggen",
+    ],
+)
+def test_recall_net_catches_wording_the_lexicon_does_not_list(text):
+    result = assess(text)
+    assert result.level == "acute"
+    assert [c.source for c in result.cues] == ["classifier"]
+    assert result.cues[0].start == 0 and result.cues[0].end == len(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tweede bericht",  # too short to be the model's call
+        "hi, my name is Anna",  # no word near any danger word
+        "Bericht 3 na de storing, terwijl de bot uit stond",
+        "hallo, ik ben de vader van Daan",
+    ],
+)
+def test_recall_net_leaves_ordinary_messages_alone(text):
+    assert assess(text).level == "none"
