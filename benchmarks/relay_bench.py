@@ -60,9 +60,9 @@ async def main(n: int, families: int, with_nlu: bool) -> None:
     redis = Redis.from_url(url)
     store = Store.from_redis(redis, Codec(Codec.new_key()), prefix)
     settings = Settings(_env_file=None, redis_url=url, data_dir=Path(tmp), key_prefix=prefix)
-    from nlu.safety import assess
+    import nlu
 
-    assess("warm up")  # safety always runs (the escalation hook); production warms it at start-up
+    nlu.warm_up()  # safety always runs (the escalation hook); production warms it at start-up
     nlu = None
     if with_nlu:
         from nlu.rasa import make_nlu

