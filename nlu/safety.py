@@ -1294,21 +1294,42 @@ def assess(text: str) -> SafetyResult:
         if cues:
             return _result(cues)
         spans = _classifier_spans(toks, lex, silenced)
-        risky = any(len(t) >= 4 and t[:STEM] in lex.risk_stems for t in toks.norms)
+        risky = _risky_sentences(toks, lex)
     except Exception:  # pragma: no cover - a broken lexicon must not break the bot
         log.exception("safety lexicon failed")
         return NONE
     try:
         cues = _classifier_cues(text, spans)
         if not cues and not silenced and risky:
-            cues = _net_cues(text)
+            cues = _net_cues(text, risky)
         return _result(cues)
     except Exception:  # pragma: no cover
         log.exception("safety classifier failed")
         return NONE
 
 
-def _net_cues(text: str) -> list[Cue]:
+NET_WHOLE_CHARS = 600  # the classifier's window: a message up to this long is judged as a whole
+NET_MAX_SENTENCES = 8  # bounded work on long letters
+
+
+def _risky_sentences(toks: _Tokens, lex: Lexicon) -> list[tuple[int, int]]:
+    """Original-text spans of the sentences with at least one word sharing a stem with a lexicon
+    cue word."""
+    spans: dict[int, list[int]] = {}
+    for i, tok in enumerate(toks.norms):
+        if len(tok) >= 4 and tok[:STEM] in lex.risk_stems:
+            s = toks.sent[i]
+            if s not in spans:
+                lo = hi = i
+                while lo > 0 and toks.sent[lo - 1] == s:
+                    lo -= 1
+                while hi + 1 < len(toks.sent) and toks.sent[hi + 1] == s:
+                    hi += 1
+                spans[s] = [toks.ostart[lo], toks.oend[hi]]
+    return [(a, b) for a, b in spans.values()]
+
+
+def _net_cues(text: str, risky: list[tuple[int, int]]) -> list[Cue]:
     """The classifier's recall net over the whole message, for wording the lexicon has never seen:
     only when the lexicon found nothing, dismissed nothing, and at least one word shares a stem
     with a lexicon cue word (so "hi, my name is Anna" is never the model's call)."""
@@ -1317,7 +1338,13 @@ def _net_cues(text: str) -> list[Cue]:
     model = classifier.get_model()
     if model is None:
         return []
-    pred = model.net(text)
-    if pred.level == "none" or pred.category not in CATEGORIES:
-        return []
-    return [Cue(pred.category, pred.level, text, 0, len(text), "classifier")]
+    if len(text) <= NET_WHOLE_CHARS:
+        pieces = [(0, len(text))]  # a chat message is judged whole: context matters
+    else:  # a long letter: only its sentences near danger words, the riskiest first
+        pieces = risky[:NET_MAX_SENTENCES]
+    best: tuple[float, Cue] | None = None
+    for a, b in pieces:
+        pred = model.net(text[a:b])
+        if pred.level != "none" and pred.category in CATEGORIES and (best is None or pred.score > best[0]):
+            best = (pred.score, Cue(pred.category, pred.level, text[a:b], a, b, "classifier"))
+    return [best[1]] if best else []
