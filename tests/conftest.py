@@ -55,3 +55,41 @@ def clock() -> FixedClock:
 @pytest.fixture
 def settings(tmp_path: Path, redis_url: str, prefix: str) -> Settings:
     return Settings(_env_file=None, redis_url=redis_url, data_dir=tmp_path / "data", key_prefix=prefix)
+
+
+@pytest.fixture
+def cli(redis_url: str, prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Run `naast ...` as a coordinator would, against the test Redis under the test's prefix.
+    Returns run(*args) -> (exit code, output)."""
+    import redis
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("NAAST_KEY_PREFIX", prefix)
+    monkeypatch.setenv("NAAST_DATA_KEY", Codec.new_key())
+    monkeypatch.setenv("NAAST_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("NAAST_TELEGRAM_BOT_USERNAME", "NaastTestBot")
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+
+    def run(*args: str) -> tuple[int, str]:
+        result = runner.invoke(app, list(args))
+        return result.exit_code, result.output
+
+    yield run
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+def find_id(output: str, kind: str) -> str:
+    """The first id of a kind ("p", "f") printed by the CLI."""
+    import re
+
+    match = re.search(rf"\b({kind}_[0-9a-f]+)\b", output)
+    assert match, output
+    return match.group(1)

@@ -4,50 +4,17 @@ from __future__ import annotations
 
 import re
 
-import pytest
-import redis
-from typer.testing import CliRunner
-
-from bot.cli import app
-from bot.store.codec import Codec
-
-
-@pytest.fixture
-def cli(redis_url, prefix, tmp_path, monkeypatch):
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    monkeypatch.setenv("NAAST_KEY_PREFIX", prefix)
-    monkeypatch.setenv("NAAST_DATA_KEY", Codec.new_key())
-    monkeypatch.setenv("NAAST_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("NAAST_TELEGRAM_BOT_USERNAME", "NaastTestBot")
-    monkeypatch.setenv("COLUMNS", "200")
-    runner = CliRunner()
-
-    def run(*args: str) -> tuple[int, str]:
-        result = runner.invoke(app, list(args))
-        return result.exit_code, result.output
-
-    yield run
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
-
-
-def _id(output: str, kind: str) -> str:
-    match = re.search(rf"\b({kind}_[0-9a-f]+)\b", output)
-    assert match, output
-    return match.group(1)
+from tests.conftest import find_id
 
 
 def test_coordinator_sets_up_a_family_and_invites_a_parent(cli):
     code, out = cli("admin", "family", "Gezin Noor")
     assert code == 0
-    fam = _id(out, "f")
+    fam = find_id(out, "f")
     code, out = cli("admin", "person", "Tineke", "--role", "maatje")
-    tineke = _id(out, "p")
+    tineke = find_id(out, "p")
     code, out = cli("admin", "person", "Sanne", "--role", "parent", "--family", fam)
-    sanne = _id(out, "p")
+    sanne = find_id(out, "p")
     assert cli("admin", "assign", fam, tineke)[0] == 0
     code, out = cli("admin", "invite", sanne)
     assert code == 0
@@ -61,11 +28,11 @@ def test_coordinator_sets_up_a_family_and_invites_a_parent(cli):
 
 def test_caseload_limit_and_bad_input_give_a_clear_line_not_a_traceback(cli):
     _, out = cli("admin", "person", "Tineke", "--role", "maatje")
-    tineke = _id(out, "p")
+    tineke = find_id(out, "p")
     for i in range(3):
-        fam = _id(cli("admin", "family", f"Gezin {i}")[1], "f")
+        fam = find_id(cli("admin", "family", f"Gezin {i}")[1], "f")
         assert cli("admin", "assign", fam, tineke)[0] == 0
-    fourth = _id(cli("admin", "family", "Gezin 4")[1], "f")
+    fourth = find_id(cli("admin", "family", "Gezin 4")[1], "f")
     code, out = cli("admin", "assign", fourth, tineke)
     assert code == 1 and "already has 3 families" in out and "Traceback" not in out
     code, out = cli("admin", "person", "Sanne", "--role", "parent")

@@ -3,61 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from datetime import UTC, datetime
 
-import pytest
-import redis
-import typer
-from typer.testing import CliRunner
-
-from bot.cli import admin_app
 from bot.config import Settings
 from bot.domain import Address, FixedClock
 from bot.store import Store
-from bot.store.codec import Codec
 from bot.store.escalations import EscalationStore
-from escalation.cli import escalations_app, oncall_app
 from escalation.model import Level, Source
 from escalation.service import EscalationService
-
-root = typer.Typer()
-root.add_typer(admin_app, name="admin")
-root.add_typer(oncall_app, name="oncall")
-root.add_typer(escalations_app, name="escalations")
-
-
-@pytest.fixture
-def cli(redis_url, prefix, tmp_path, monkeypatch):
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    monkeypatch.setenv("NAAST_KEY_PREFIX", prefix)
-    monkeypatch.setenv("NAAST_DATA_KEY", Codec.new_key())
-    monkeypatch.setenv("NAAST_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("COLUMNS", "200")
-    runner = CliRunner()
-
-    def run(*args: str) -> tuple[int, str]:
-        result = runner.invoke(root, list(args))
-        return result.exit_code, result.output
-
-    yield run
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
-
-
-def _id(output: str, kind: str) -> str:
-    match = re.search(rf"\b({kind}_[0-9a-f]+)\b", output)
-    assert match, output
-    return match.group(1)
+from tests.conftest import find_id
 
 
 def _staff(cli) -> dict[str, str]:
     ids = {}
     for name, role in (("Karin", "regisseur"), ("Joost", "regisseur"), ("Petra", "coordinator")):
-        ids[name] = _id(cli("admin", "person", name, "--role", role)[1], "p")
+        ids[name] = find_id(cli("admin", "person", name, "--role", role)[1], "p")
     return ids
 
 
@@ -121,16 +81,16 @@ def test_swap_and_bad_input(cli) -> None:
     )
     assert cli("oncall", "set", "someday", "08:00", "17:00", "-p", "Karin")[0] == 1
     assert cli("oncall", "set", "mon", "8 uur", "17:00", "-p", "Karin")[0] == 1
-    parent_fam = _id(cli("admin", "family", "Gezin Noor")[1], "f")
-    sanne = _id(cli("admin", "person", "Sanne", "--role", "parent", "--family", parent_fam)[1], "p")
+    parent_fam = find_id(cli("admin", "family", "Gezin Noor")[1], "f")
+    sanne = find_id(cli("admin", "person", "Sanne", "--role", "parent", "--family", parent_fam)[1], "p")
     code, out = cli("oncall", "set", "mon", "08:00", "17:00", "-p", sanne)
     assert code == 1 and "is a parent" in out
 
 
 def test_card_list_show_and_export(cli) -> None:
     ids = _staff(cli)
-    fam = _id(cli("admin", "family", "Gezin Noor")[1], "f")
-    sanne = _id(cli("admin", "person", "Sanne", "--role", "parent", "--family", fam)[1], "p")
+    fam = find_id(cli("admin", "family", "Gezin Noor")[1], "f")
+    sanne = find_id(cli("admin", "person", "Sanne", "--role", "parent", "--family", fam)[1], "p")
     assert cli("escalations", "card", fam, "--set", "Afspraak: oma Riet vangt op.")[0] == 0
     code, out = cli("escalations", "card", fam)
     assert code == 0 and "oma Riet" in out
