@@ -33,12 +33,10 @@ def chunks(text: str, limit: int = TEXT_LIMIT) -> list[str]:
 Inbox = tuple[Person, list[Address], dict[str, str]]  # person, addresses, linked groups
 
 
-async def _family_inboxes(ctx: Context, family: Family) -> tuple[list[Inbox], str]:
+async def _family_inboxes(ctx: Context, maatje: Inbox | None) -> tuple[list[Inbox], str]:
     """Who receives a family's messages, and a header note when it is not their maatje."""
-    if family.maatje_id:
-        maatje, addrs, groups = await ctx.directory.reach(family.maatje_id)
-        if maatje:
-            return [(maatje, addrs, groups)], ""
+    if maatje is not None and maatje[0] is not None:
+        return [maatje], ""
     coordinators = await ctx.directory.list_people(Role.COORDINATOR)
     inboxes = [(c, await ctx.directory.addresses_of(c.id), {}) for c in coordinators]
     return inboxes, " " + t("no_maatje_header")
@@ -73,7 +71,7 @@ async def handle_parent_message(event: Inbound, parent: Person, ctx: Context) ->
     lang = parent.lang
     if event.kind is InboundKind.TEXT and len(event.text) > ctx.rules.max_text_chars:
         return [reply(event, t("too_long", lang, limit=ctx.rules.max_text_chars))]
-    family = await ctx.directory.get_family(parent.family_id or "")
+    family, maatje = await ctx.directory.family_route(parent.family_id or "")
     if family is None:
         log.error("parent %s has no family", parent.id)
         return [reply(event, t("error", lang))]
@@ -91,7 +89,7 @@ async def handle_parent_message(event: Inbound, parent: Person, ctx: Context) ->
     if not all(o.relay for o in outcomes):
         return out
 
-    recipients, note = await _family_inboxes(ctx, family)
+    recipients, note = await _family_inboxes(ctx, maatje)
     for inbox in recipients:
         person = inbox[0]
         plang = person.lang

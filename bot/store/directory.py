@@ -52,8 +52,26 @@ return {pid, redis.call('HGETALL', ARGV[1] .. pid)}
 """
 
 
+# A family with its maatje's record, addresses and linked groups in one round trip (the relay's
+# hot path). Keys are built inside the script: one Redis, not a cluster.
+_FAMILY_ROUTE = """
+local fam = redis.call('HGETALL', KEYS[1])
+if #fam == 0 then return false end
+local maatje = redis.call('HGET', KEYS[1], 'maatje_id')
+if not maatje or maatje == '' then return {fam, false} end
+local p = ARGV[1] .. maatje
+local person = redis.call('HGETALL', p)
+return {fam, maatje, person, redis.call('HGETALL', p .. ':addr'), redis.call('HGETALL', p .. ':group')}
+"""
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(5)}"
+
+
+def _pairs(flat: list) -> dict:
+    """A Lua HGETALL reply (flat list) as a dict."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 def _s(value: bytes | str | None) -> str | None:
@@ -66,6 +84,7 @@ class Directory:
         self._assign = redis.register_script(_ASSIGN)
         self._redeem = redis.register_script(_REDEEM)
         self._person_for = redis.register_script(_PERSON_FOR)
+        self._family_route = redis.register_script(_FAMILY_ROUTE)
 
     # --- families and people ------------------------------------------------------------
     async def add_family(self, alias: str) -> Family:
@@ -77,11 +96,31 @@ class Directory:
         return Family(fid, alias)
 
     async def get_family(self, fid: str) -> Family | None:
-        raw = await self.r.hgetall(self.k.family(fid))
+        return self._family(fid, await self.r.hgetall(self.k.family(fid)))
+
+    def _family(self, fid: str, raw: dict[bytes, bytes]) -> Family | None:
         if not raw:
             return None
         maatje = _s(raw.get(b"maatje_id")) or None
         return Family(FamilyId(fid), self.codec.open(raw[b"alias"]), PersonId(maatje) if maatje else None)
+
+    async def family_route(
+        self, fid: str
+    ) -> tuple[Family | None, tuple[Person | None, list[Address], dict[str, str]] | None]:
+        """A family and, when it has one, its maatje as `reach` gives it; one round trip."""
+        found = await self._family_route(keys=[self.k.family(fid)], args=[self.k.person("")])
+        if not found:
+            return None, None
+        family = self._family(fid, _pairs(found[0]))
+        if not found[1]:
+            return family, None
+        mid = _s(found[1]) or ""
+        addrs, groups = _pairs(found[3]), _pairs(found[4])
+        return family, (
+            self._person(mid, _pairs(found[2])),
+            [Address(_s(t) or "", _s(c) or "") for t, c in sorted(addrs.items())],
+            {_s(t) or "": _s(c) or "" for t, c in groups.items()},
+        )
 
     async def list_families(self) -> list[Family]:
         ids = sorted(_s(x) for x in await self.r.smembers(self.k.families()))
@@ -168,8 +207,7 @@ class Directory:
         found = await self._person_for(keys=[self.k.identity(transport, user)], args=[self.k.person("")])
         if not found:
             return None
-        pid, flat = _s(found[0]) or "", found[1]
-        return self._person(pid, dict(zip(flat[::2], flat[1::2], strict=True)))
+        return self._person(_s(found[0]) or "", _pairs(found[1]))
 
     async def reach(self, pid: str) -> tuple[Person | None, list[Address], dict[str, str]]:
         """A person, their addresses and their linked groups, in one round trip (relay hot path)."""
