@@ -16,6 +16,7 @@ from typing import NamedTuple
 from bot.domain import Address, Clock, Outbound
 from bot.errors import DeliveryError, RetryLater, Undeliverable
 from bot.store import Store
+from bot.store.directory import THREAD_TTL
 from bot.transports.base import Transport
 
 log = logging.getLogger(__name__)
@@ -58,41 +59,45 @@ class Deliverer:
 
     async def _drain_queue(self, queue: str) -> int:
         sent = 0
-        while (item := await self.store.outbox.head(queue, self._lease_end())) is not None:
+        outbox = self.store.outbox
+        item = await outbox.head(queue, self._lease_end())
+        while item is not None:
             transport = self.transports.get(item.msg.to.transport)
             if transport is None:
                 log.error("no transport %r for outbox %s; parked", item.msg.to.transport, item.id)
-                await self.store.outbox.retry(queue, item.id, self._now_ms() + LEASE_MS)
+                await outbox.retry(queue, item.id, self._now_ms() + LEASE_MS)
                 return sent
             try:
                 receipt = await self._send(transport, item.msg)
             except RetryLater as exc:
                 wait = exc.retry_after if exc.retry_after is not None else backoff_seconds(item.attempts + 1)
-                attempts = await self.store.outbox.retry(queue, item.id, self._now_ms() + int(wait * 1000) + 50)
+                attempts = await outbox.retry(queue, item.id, self._now_ms() + int(wait * 1000) + 50)
                 log.warning("outbox %s: retry %d in %.1fs (%s)", item.id, attempts, wait, type(exc).__name__)
                 if attempts < self.max_attempts or exc.retry_after is not None:
                     return sent
                 log.critical("outbox %s: gave up after %d attempts", item.id, attempts)
-                await self.store.outbox.finish(queue, item.id, self._lease_end(), dead=True)
+                item = await outbox.finish(queue, item.id, self._lease_end(), dead=True)
                 continue
             except Undeliverable as exc:
                 log.warning("outbox %s undeliverable: %s", item.id, exc)
-                await self.store.outbox.finish(queue, item.id, self._lease_end(), dead=True)
+                item = await outbox.finish(queue, item.id, self._lease_end(), dead=True)
                 continue
             except Exception as exc:  # a transport bug must not stop delivery to everyone else
                 log.exception("outbox %s: unexpected %s", item.id, type(exc).__name__)
                 due = self._now_ms() + int(backoff_seconds(item.attempts + 1) * 1000)
-                await self.store.outbox.retry(queue, item.id, due)
+                await outbox.retry(queue, item.id, due)
                 return sent
-            async with self.store.redis.pipeline(transaction=False) as p:
-                await self.store.outbox.finish(queue, item.id, self._lease_end(), client=p)
-                if item.msg.family_id and receipt.ref:
-                    await self.store.directory.remember_thread(receipt.to, receipt.ref, item.msg.family_id, client=p)
-                left, *_ = await p.execute()
+            thread = {}
+            if item.msg.family_id and receipt.ref:
+                to = receipt.to
+                thread = {
+                    "thread_key": self.store.keys.thread(to.transport, to.chat_id, receipt.ref),
+                    "family_id": item.msg.family_id,
+                    "thread_ttl_s": int(THREAD_TTL.total_seconds()),
+                }
+            item = await outbox.finish(queue, item.id, self._lease_end(), **thread)
             sent += 1
             self.sent += 1
-            if not left:
-                return sent
         return sent
 
     async def _send(self, transport: Transport, msg: Outbound) -> Receipt:

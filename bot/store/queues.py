@@ -51,16 +51,21 @@ return due
 """
 
 _DONE = """
--- KEYS: queue, msg, ready, dead. ARGV: id, queue key, next_ms, dead('1' or '0')
+-- KEYS: queue, msg, ready, dead, thread. ARGV: id, queue key, next_ms, dead('1' or '0'),
+-- message key prefix, family id, thread ttl (s). Removes a sent (or given-up) message, remembers
+-- which family the sent message belongs to (when KEYS[5] is not ''), keeps or drops the queue in
+-- the ready set, and returns the next message (id, body, attempts) so the worker needs no extra trip.
 if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then redis.call('LPOP', KEYS[1]) end
 if ARGV[4] == '1' then redis.call('RPUSH', KEYS[4], ARGV[1]) else redis.call('DEL', KEYS[2]) end
-local left = redis.call('LLEN', KEYS[1])
-if left > 0 then
-  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
-else
+if KEYS[5] ~= '' then redis.call('SET', KEYS[5], ARGV[6], 'EX', ARGV[7]) end
+local nxt = redis.call('LINDEX', KEYS[1], 0)
+if not nxt then
   redis.call('ZREM', KEYS[3], ARGV[2])
+  return false
 end
-return left
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
+local m = redis.call('HMGET', ARGV[5] .. nxt, 'body', 'attempts')
+return {nxt, m[1], m[2]}
 """
 
 
@@ -166,23 +171,48 @@ class Outbox:
         return [_s(q) for q in queues]
 
     async def head(self, queue: str, lease_end_ms: int) -> Pending | None:
-        while True:
-            found = await self._head(keys=[queue, self.k.outbox_ready()], args=[queue, self.k.outbox_msg("")])
-            if not found:
-                return None
+        found = await self._head(keys=[queue, self.k.outbox_ready()], args=[queue, self.k.outbox_msg("")])
+        return await self._pending(queue, found, lease_end_ms)
+
+    async def _pending(self, queue: str, found: Any, lease_end_ms: int) -> Pending | None:
+        while found:
             oid, body, attempts = _s(found[0]), found[1], found[2]
             if body:
-                msg = outbound_from_dict(self.codec.open_json(body))
-                return Pending(oid, queue, msg, int(attempts or 0))
-            await self.finish(queue, oid, lease_end_ms)  # body gone (manual cleanup): drop the id
+                return Pending(oid, queue, outbound_from_dict(self.codec.open_json(body)), int(attempts or 0))
+            found = await self._finish(queue, oid, lease_end_ms)  # body gone (manual cleanup): drop the id
+        return None
 
-    async def finish(self, queue: str, oid: str, next_ms: int, dead: bool = False, client: Any = None) -> Any:
-        """Remove a sent (or given-up) message. If more wait, the queue's score becomes next_ms: the
-        worker that keeps draining passes its lease end, so no other worker claims the queue meanwhile."""
+    async def finish(
+        self,
+        queue: str,
+        oid: str,
+        next_ms: int,
+        *,
+        dead: bool = False,
+        thread_key: str = "",
+        family_id: str = "",
+        thread_ttl_s: int = 0,
+    ) -> Pending | None:
+        """Remove a sent (or given-up) message, and return the next one waiting in this queue. If one
+        waits, the queue's score becomes next_ms: the worker that keeps draining passes its lease
+        end, so no other worker claims the queue meanwhile. With `thread_key`, also remember that
+        the sent message belongs to `family_id` (a reply to it reaches that family)."""
+        found = await self._finish(queue, oid, next_ms, dead, thread_key, family_id, thread_ttl_s)
+        return await self._pending(queue, found, next_ms)
+
+    async def _finish(
+        self,
+        queue: str,
+        oid: str,
+        next_ms: int,
+        dead: bool = False,
+        thread_key: str = "",
+        family_id: str = "",
+        thread_ttl_s: int = 0,
+    ) -> Any:
         return await self._done(
-            keys=[queue, self.k.outbox_msg(oid), self.k.outbox_ready(), self.k.outbox_dead()],
-            args=[oid, queue, next_ms, "1" if dead else "0"],
-            client=client,
+            keys=[queue, self.k.outbox_msg(oid), self.k.outbox_ready(), self.k.outbox_dead(), thread_key],
+            args=[oid, queue, next_ms, "1" if dead else "0", self.k.outbox_msg(""), family_id, thread_ttl_s],
         )
 
     async def retry(self, queue: str, oid: str, due_ms: int) -> int:
