@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
 
 from redis.asyncio import Redis
 
@@ -245,9 +244,6 @@ class Directory:
         return PersonId(_s(pid) or "")
 
     # --- threads, topics, groups --------------------------------------------------------
-    async def remember_thread(self, at: Address, ref: str, fid: str, client: Any = None) -> None:
-        await (client or self.r).set(self.k.thread(at.transport, at.chat_id, ref), fid, ex=THREAD_TTL)
-
     async def family_for_thread(self, at: Address, ref: str) -> str | None:
         return _s(await self.r.get(self.k.thread(at.transport, at.chat_id, ref)))
 
