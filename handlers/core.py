@@ -28,7 +28,8 @@ async def handle(event: Inbound, ctx: Context, router: Router) -> list[Outbound]
 
 
 async def _route(event: Inbound, ctx: Context, router: Router) -> list[Outbound]:
-    person = await ctx.directory.person_for(event.transport, event.sender)
+    plain = event.kind in (InboundKind.TEXT, InboundKind.MEDIA) and event.command is None
+    person, route = await ctx.directory.sender(event.transport, event.sender, with_route=plain)
     lang = person.lang if person else lang_of(event.lang)
 
     if (cmd := event.command) is not None:
@@ -51,7 +52,7 @@ async def _route(event: Inbound, ctx: Context, router: Router) -> list[Outbound]
         return [reply(event, t("unsupported", lang))]
 
     if person.role is Role.PARENT:
-        return await handle_parent_message(event, person, ctx)
+        return await handle_parent_message(event, person, ctx, route)
     if person.role is Role.MAATJE:
         return await handle_maatje_message(event, person, ctx)
     for staff_handler in router.staff_text:

@@ -12,6 +12,7 @@ import logging
 from datetime import timedelta
 
 from bot.domain import Address, Button, Family, Inbound, InboundKind, Outbound, Person, Role
+from bot.store.directory import FamilyRoute
 from bot.transports.base import TEXT_LIMIT
 from handlers.context import Context, HookOutcome, reply, to_person
 from handlers.texts import t
@@ -67,11 +68,13 @@ async def _deliver_to_inbox(
     return out
 
 
-async def handle_parent_message(event: Inbound, parent: Person, ctx: Context) -> list[Outbound]:
+async def handle_parent_message(
+    event: Inbound, parent: Person, ctx: Context, route: FamilyRoute | None = None
+) -> list[Outbound]:
     lang = parent.lang
     if event.kind is InboundKind.TEXT and len(event.text) > ctx.rules.max_text_chars:
         return [reply(event, t("too_long", lang, limit=ctx.rules.max_text_chars))]
-    family, maatje = await ctx.directory.family_route(parent.family_id or "")
+    family, maatje = route or await ctx.directory.family_route(parent.family_id or "")
     if family is None:
         log.error("parent %s has no family", parent.id)
         return [reply(event, t("error", lang))]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -42,12 +43,23 @@ return redis.call('HGET', inv, 'person_id')
 """
 
 
-# Identity -> person record in one round trip (the hot path of every update). The person key is
-# built inside the script, so this store targets a single Redis, not a cluster.
+# Identity -> person record in one round trip (the hot path of every update); for a parent, when
+# asked, also their family and its maatje (record, addresses, groups). Keys are built inside the
+# script, so this store targets a single Redis, not a cluster.
 _PERSON_FOR = """
 local pid = redis.call('GET', KEYS[1])
 if not pid then return false end
-return {pid, redis.call('HGETALL', ARGV[1] .. pid)}
+local pkey = ARGV[1] .. pid
+local person = redis.call('HGETALL', pkey)
+if ARGV[3] ~= '1' or redis.call('HGET', pkey, 'role') ~= 'parent' then return {pid, person} end
+local fkey = ARGV[2] .. (redis.call('HGET', pkey, 'family_id') or '')
+local fam = redis.call('HGETALL', fkey)
+if #fam == 0 then return {pid, person, false} end
+local maatje = redis.call('HGET', fkey, 'maatje_id')
+if not maatje or maatje == '' then return {pid, person, fam, false} end
+local m = ARGV[1] .. maatje
+local mp = redis.call('HGETALL', m)
+return {pid, person, fam, maatje, mp, redis.call('HGETALL', m .. ':addr'), redis.call('HGETALL', m .. ':group')}
 """
 
 
@@ -64,13 +76,19 @@ return {fam, maatje, person, redis.call('HGETALL', p .. ':addr'), redis.call('HG
 """
 
 
+# A person, their addresses, and their linked groups (transport -> group chat).
+Reach = tuple[Person | None, list[Address], dict[str, str]]
+# A family and its maatje (None without one).
+FamilyRoute = tuple[Family | None, Reach | None]
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(5)}"
 
 
-def _pairs(flat: list) -> dict:
-    """A Lua HGETALL reply (flat list) as a dict."""
-    return dict(zip(flat[::2], flat[1::2], strict=True))
+def _pairs(flat: list | dict) -> dict:
+    """A hash as a dict, whether it came from HGETALL (a dict) or from a Lua script (a flat list)."""
+    return flat if isinstance(flat, dict) else dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 def _s(value: bytes | str | None) -> str | None:
@@ -103,20 +121,22 @@ class Directory:
         maatje = _s(raw.get(b"maatje_id")) or None
         return Family(FamilyId(fid), self.codec.open(raw[b"alias"]), PersonId(maatje) if maatje else None)
 
-    async def family_route(
-        self, fid: str
-    ) -> tuple[Family | None, tuple[Person | None, list[Address], dict[str, str]] | None]:
+    async def family_route(self, fid: str) -> FamilyRoute:
         """A family and, when it has one, its maatje as `reach` gives it; one round trip."""
         found = await self._family_route(keys=[self.k.family(fid)], args=[self.k.person("")])
-        if not found:
-            return None, None
+        return self._route(fid, found) if found else (None, None)
+
+    def _route(self, fid: str, found: list) -> FamilyRoute:
+        """[family hash, maatje id, maatje hash, addresses, groups] (maatje parts may be missing)."""
         family = self._family(fid, _pairs(found[0]))
-        if not found[1]:
+        if family is None or len(found) < 5 or not found[1]:
             return family, None
-        mid = _s(found[1]) or ""
-        addrs, groups = _pairs(found[3]), _pairs(found[4])
-        return family, (
-            self._person(mid, _pairs(found[2])),
+        return family, self._reach(_s(found[1]) or "", found[2], found[3], found[4])
+
+    def _reach(self, pid: str, raw: Any, addrs: Any, groups: Any) -> Reach:
+        addrs, groups = _pairs(addrs), _pairs(groups)
+        return (
+            self._person(pid, _pairs(raw)),
             [Address(_s(t) or "", _s(c) or "") for t, c in sorted(addrs.items())],
             {_s(t) or "": _s(c) or "" for t, c in groups.items()},
         )
@@ -203,23 +223,33 @@ class Directory:
             await p.execute()
 
     async def person_for(self, transport: str, user: str) -> Person | None:
-        found = await self._person_for(keys=[self.k.identity(transport, user)], args=[self.k.person("")])
-        if not found:
-            return None
-        return self._person(_s(found[0]) or "", _pairs(found[1]))
+        return (await self.sender(transport, user))[0]
 
-    async def reach(self, pid: str) -> tuple[Person | None, list[Address], dict[str, str]]:
-        """A person, their addresses and their linked groups, in one round trip (relay hot path)."""
+    async def sender(
+        self, transport: str, user: str, *, with_route: bool = False
+    ) -> tuple[Person | None, FamilyRoute | None]:
+        """Who sent an event; with `with_route`, for a parent also their family route (one trip)."""
+        found = await self._person_for(
+            keys=[self.k.identity(transport, user)],
+            args=[self.k.person(""), self.k.family(""), "1" if with_route else "0"],
+        )
+        if not found:
+            return None, None
+        person = self._person(_s(found[0]) or "", _pairs(found[1]))
+        if person is None or len(found) < 3:
+            return person, None
+        if not found[2]:
+            return person, (None, None)
+        return person, self._route(person.family_id or "", found[2:])
+
+    async def reach(self, pid: str) -> Reach:
+        """A person, their addresses and their linked groups, in one round trip."""
         async with self.r.pipeline(transaction=False) as p:
             p.hgetall(self.k.person(pid))
             p.hgetall(self.k.addresses(pid))
             p.hgetall(self.k.group_of(pid))
             raw, addrs, groups = await p.execute()
-        return (
-            self._person(pid, raw),
-            [Address(_s(t) or "", _s(c) or "") for t, c in sorted(addrs.items())],
-            {_s(t) or "": _s(c) or "" for t, c in groups.items()},
-        )
+        return self._reach(pid, raw, addrs, groups)
 
     async def addresses_of(self, pid: str) -> list[Address]:
         raw = await self.r.hgetall(self.k.addresses(pid))
