@@ -612,7 +612,7 @@ def test_load_tsv(tmp_path: Path) -> None:
     "text",
     [
         "ik heb het gevoel dat ik er vannacht een punt achter ga zetten",
-        "hij zei dat hij het huis in brand steekt als ik de kinderen niet terugbreng",
+        "mn vader zei dat hij mijn moeder vanavond iets gaat aandoen als ze niet opneemt",
         "ik hou het echt niet meer vol en heb een doosje paracetamol hier liggen",
     ],
 )
@@ -633,4 +633,57 @@ def test_recall_net_catches_wording_the_lexicon_does_not_list(text):
     ],
 )
 def test_recall_net_leaves_ordinary_messages_alone(text):
+    assert assess(text).level == "none"
+
+
+# Families found in the first blind set (2026-11-22); wording here is new, not copied from it.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hij zei dat hij het huis in brand steekt als ik de kinderen niet terugbreng",
+        "mijn vader ligt op de grond en reageert niet meer",
+        "ik krijg haar niet wakker en haar lippen zijn blauw",
+        "hij had een snoer om zijn nek in de schuur",
+        "ik heb net de hele strip oxazepam ingenomen",
+        "she swallowed a handful of her mum's sleeping pills",
+        "my brother just drank bleach",
+        "ze heeft de baby meegenomen naar het vliegveld",
+        "my baby isn't responding and his lips are blue",
+        "he's so drunk and he has the kids on his own tonight",
+    ],
+)
+def test_blind_families_acute(text: str) -> None:
+    assert assess(text).level == "acute"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ik heb al nagedacht over mijn eigen begrafenis",
+        "zonder hen hoeft het voor mij niet meer",
+        "if something happened to me on the way home i'd honestly be relieved",
+        "een man stuurt mijn dochter geld en vraagt om foto's",
+        "someone online asks my son to keep their chats a secret",
+        "hij leest al mijn berichten en neemt mijn pinpas af",
+        "he knows where the kids go to school, his brother texted me",
+        "hij heeft me in mijn nek geknepen vorige maand",
+    ],
+)
+def test_blind_families_concern_or_more(text: str) -> None:
+    assert assess(text).level != "none"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ik sta met mijn rug tegen de muur met die verhuizing",
+        "mag mijn zoon zijn zakmes van de scouting meenemen naar de pleegouders?",
+        "is an airsoft gun allowed at the foster home?",
+        "what happens if i report past violence, will it affect my case?",
+        "the number of 113 suicide prevention, please",
+        "ik heb slecht geslapen",
+        "waarom reageert de voogd niet op mijn mail",
+    ],
+)
+def test_blind_false_alarm_families_stay_none(text: str) -> None:
     assert assess(text).level == "none"
