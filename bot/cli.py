@@ -119,14 +119,23 @@ def list_all() -> None:
 def status() -> None:
     """Queues at a glance: inbox backlog, outbox waiting, messages given up on."""
 
-    async def load(store: Store, _: Settings) -> tuple[int, int, int]:
-        return await store.inbox.backlog(), await store.outbox.pending_count(), await store.outbox.dead_count()
+    async def load(store: Store, _: Settings) -> tuple[int, int, int, int]:
+        from bot.store.escalations import EscalationStore
 
-    backlog, pending, dead = with_store(load)
-    table = Table("queue", "messages", title="Naast status")
+        overdue = await EscalationStore.of(store).counter("escalation_overdue")
+        return (
+            await store.inbox.backlog(),
+            await store.outbox.pending_count(),
+            await store.outbox.dead_count(),
+            overdue,
+        )
+
+    backlog, pending, dead, overdue = with_store(load)
+    table = Table("queue", "count", title="Naast status")
     table.add_row("inbox (events not yet handled)", str(backlog))
     table.add_row("outbox (waiting for delivery)", str(pending))
     table.add_row("dead (undeliverable, kept for inspection)", str(dead))
+    table.add_row("escalation steps found > 60 s overdue (watchdog, ever)", str(overdue))
     console.print(table)
 
 

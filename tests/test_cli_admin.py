@@ -41,3 +41,25 @@ def test_caseload_limit_and_bad_input_give_a_clear_line_not_a_traceback(cli):
     assert code == 1 and "no person p_doesnotexist" in out
     code, out = cli("admin", "family", "  ")
     assert code == 1 and "needs an alias" in out
+
+
+def test_status_counts_waiting_dead_and_overdue(cli, redis_url, prefix):
+    import redis
+
+    from bot.store.keys import Keys
+
+    k = Keys(prefix)
+    client = redis.Redis.from_url(redis_url)
+    queue = k.outbox_queue("telegram", "42")
+    client.rpush(queue, "a", "b")
+    client.zadd(k.outbox_ready(), {queue: 0})
+    client.rpush(k.outbox_dead(), "c")
+    client.set(k.counter("escalation_overdue"), 3)
+    client.close()
+    code, out = cli("status")
+    assert code == 0
+    counts = {
+        row: next(x for x in out.splitlines() if row in x).rstrip(" │").split()[-1]
+        for row in ("inbox", "outbox", "dead", "overdue")
+    }
+    assert counts == {"inbox": "0", "outbox": "2", "dead": "1", "overdue": "3"}
