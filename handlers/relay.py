@@ -148,7 +148,7 @@ async def send_to_family(event: Inbound, maatje: Person, family: Family, ctx: Co
         return [reply(event, t("too_long", maatje.lang, limit=ctx.rules.max_text_chars))]
     parents = await ctx.directory.parents_of(family.id)
     out: list[Outbound] = []
-    reachable = paused = 0
+    paused = 0
     for parent in parents:
         if parent.paused:
             paused += 1
@@ -163,7 +163,6 @@ async def send_to_family(event: Inbound, maatje: Person, family: Family, ctx: Co
         else:
             for piece in chunks(t("from_maatje", lang, name=maatje.name, text=event.text)):
                 out += await to_person(ctx, parent, piece)
-        reachable += 1
     if not out:
         key = "parent_paused_for_maatje" if paused else "no_parent_reachable"
         return [reply(event, t(key, maatje.lang, alias=family.alias))]

@@ -31,12 +31,8 @@ def free_port() -> int:
 
 
 def demo_cmd(port: int) -> list[str]:
-    """`python -m bot.cli demo --port N` once the CLI mounts the command; the function directly until then."""
-    import bot.cli
-
-    if hasattr(bot.cli, "main") and any(c.name == "demo" for c in bot.cli.app.registered_commands):
-        return [sys.executable, "-m", "bot.cli", "demo", "--port", str(port)]
-    return [sys.executable, "-c", f"from bot.demo import demo_command; demo_command(port={port})"]
+    """`naast demo --port N`, as a person would start it (through the CLI module)."""
+    return [sys.executable, "-m", "bot.cli", "demo", "--port", str(port)]
 
 
 def stop(proc: subprocess.Popen[bytes]) -> int:
