@@ -256,3 +256,188 @@ async def test_cross_origin_pages_are_refused(web_setup):
     same = await client.ws_connect("/ws", headers={"Origin": f"http://{client.host}:{client.port}"})
     assert (await receive(same))["type"] == "history"
     await same.close()
+
+
+# --- the maatje's "which family?" choice files the conversation under the chosen family ---------
+
+
+def ask(chat: str, token: str, reply_to: str | None = None) -> Outbound:
+    """The relay's question (handlers/relay.py resolve_family): buttons "fam:<token>:<family id>"."""
+    return Outbound(
+        to=Address("web", chat),
+        text="Voor welk gezin is dit bericht?",
+        buttons=((Button("Gezin Noor", f"fam:{token}:f1"),), (Button("Gezin Daan", f"fam:{token}:f2"),)),
+        reply_to_ref=reply_to,
+    )
+
+
+async def frames_until(ws: Any, kind: str) -> dict[str, Any]:
+    while (frame := await receive(ws))["type"] != kind:
+        pass
+    return frame
+
+
+async def test_a_family_choice_files_the_message_the_question_and_the_answer_under_that_family(web_setup):
+    transport, sink, client = web_setup
+    ws = await connect(client)
+    await ws.send_json({"as": "tineke", "text": "Sterkte morgen!"})
+    own = await receive(ws)
+    await sink.next()
+    assert own["own"] is True and own["filed"] is None
+    question = await transport.send(ask("tineke", "tok1"))
+    assert (await receive(ws))["filed"] is None  # before the choice it belongs to no family yet
+
+    await ws.send_json({"as": "tineke", "callback": "fam:tok1:f2"})
+    filed = await receive(ws)
+    assert filed == {"type": "filed", "chat": "tineke", "refs": [own["ref"], question.ref], "family_id": "f2"}
+    assert (await sink.next()).callback_data == "fam:tok1:f2"  # the handlers still get the tap
+    ack = await transport.send(Outbound(to=Address("web", "tineke"), text="✓ Verstuurd naar Gezin Daan."))
+    ack_frame = await receive(ws)
+    assert ack_frame["ref"] == ack.ref and ack_frame["filed"] == "f2" and ack_frame["family_id"] is None
+    relayed = await transport.send(Outbound(to=Address("web", "ahmed"), text="Tineke: Sterkte morgen!"))
+    assert (await receive(ws))["filed"] is None and relayed.ref
+
+    later = await client.ws_connect("/ws")  # a page opened (or reloaded) afterwards sees the same
+    history = (await receive(later))["messages"]
+    assert [(m["text"], m["filed"]) for m in history] == [
+        ("Sterkte morgen!", "f2"),
+        ("Voor welk gezin is dit bericht?", "f2"),
+        ("✓ Verstuurd naar Gezin Daan.", "f2"),
+        ("Tineke: Sterkte morgen!", None),
+    ]
+    for page in (ws, later):
+        await page.close()
+
+
+async def test_quick_messages_are_paired_with_their_own_questions_in_order(web_setup):
+    transport, sink, client = web_setup
+    transport.history_limit = 20
+    ws = await connect(client)
+    refs = []
+    for text in ("/help", "eerste", "tweede"):  # a command is answered, never asked about
+        await ws.send_json({"as": "tineke", "text": text})
+        refs.append((await receive(ws))["ref"])
+        await sink.next()
+    await transport.send(Outbound(to=Address("web", "tineke"), text="Dit kan ik: ..."))
+    first, second = await transport.send(ask("tineke", "t1")), await transport.send(ask("tineke", "t2"))
+    await ws.send_json({"as": "tineke", "callback": "fam:t2:f1"})
+    assert (await frames_until(ws, "filed"))["refs"] == [refs[2], second.ref]
+    await ws.send_json({"as": "tineke", "callback": "fam:t1:f2"})
+    assert (await frames_until(ws, "filed"))["refs"] == [refs[1], first.ref]
+    await ws.close()
+
+
+async def test_a_question_that_replies_to_the_message_is_paired_with_exactly_that_message(web_setup):
+    transport, sink, client = web_setup
+    ws = await connect(client)
+    refs = []
+    for text in ("een", "twee"):
+        await ws.send_json({"as": "tineke", "text": text})
+        refs.append((await receive(ws))["ref"])
+        await sink.next()
+    question = await transport.send(ask("tineke", "t1", reply_to=refs[1]))
+    await ws.send_json({"as": "tineke", "callback": "fam:t1:f1"})
+    assert (await frames_until(ws, "filed"))["refs"] == [refs[1], question.ref]
+    await ws.close()
+
+
+async def test_a_reply_in_a_family_thread_is_not_asked_about(web_setup):
+    transport, sink, client = web_setup
+    ws = await connect(client)
+    thread = await transport.send(
+        Outbound(to=Address("web", "tineke"), text="💬 Gezin Noor — Sanne: Hoi", family_id=FamilyId("f1"))
+    )
+    await receive(ws)
+    await ws.send_json({"as": "tineke", "text": "Hoi Sanne", "reply_to": thread.ref})  # goes to Gezin Noor
+    await receive(ws)
+    await sink.next()
+    question = await transport.send(ask("tineke", "t1"))  # an unrelated question: nothing to pair
+    await ws.send_json({"as": "tineke", "callback": "fam:t1:f2"})
+    assert (await frames_until(ws, "filed"))["refs"] == [question.ref]
+    await ws.close()
+
+
+async def test_old_unanswered_messages_are_not_paired_with_a_new_question():
+    now = [1000.0]
+    transport, sink = WebTransport(monotonic=lambda: now[0]), Recorder()
+    runner = asyncio.create_task(transport.run(sink))
+    async with TestClient(TestServer(transport.app)) as client:
+        await asyncio.sleep(0)
+        ws = await connect(client)
+        await ws.send_json({"as": "tineke", "text": "oud bericht, rechtstreeks verstuurd"})  # one family then
+        await receive(ws)
+        await sink.next()
+        now[0] += 3600
+        question = await transport.send(ask("tineke", "t1"))
+        await ws.send_json({"as": "tineke", "callback": "fam:t1:f2"})
+        assert (await frames_until(ws, "filed"))["refs"] == [question.ref]
+        await ws.close()
+    runner.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await runner
+
+
+async def test_only_a_shown_question_files_anything(web_setup):
+    transport, sink, client = web_setup
+    ws = await connect(client)
+    await ws.send_json({"as": "tineke", "text": "Sterkte"})
+    await receive(ws)
+    await sink.next()
+    await transport.send(ask("tineke", "t1"))
+    await receive(ws)
+    for data in ("fam:other:f2", "ex:more:ots", "fam:t1"):  # unknown question, other buttons, malformed
+        await ws.send_json({"as": "tineke", "callback": data})
+        assert (await sink.next()).callback_data == data
+    await ws.send_json({"as": "sanne", "callback": "fam:t1:f2"})  # another persona cannot tap Tineke's question
+    await sink.next()
+    reply = await transport.send(Outbound(to=Address("web", "tineke"), text="Deze keuze is verlopen."))
+    frame = await receive(ws)
+    assert frame["type"] == "message" and frame["ref"] == reply.ref and frame["filed"] is None
+    assert all(m["filed"] is None for m in transport.history["tineke"])
+    await ws.close()
+
+
+async def test_tapping_again_keeps_the_first_choice(web_setup):
+    transport, sink, client = web_setup
+    ws = await connect(client)
+    await ws.send_json({"as": "tineke", "text": "Sterkte"})
+    own = (await receive(ws))["ref"]
+    await sink.next()
+    question = await transport.send(ask("tineke", "t1"))
+    await ws.send_json({"as": "tineke", "callback": "fam:t1:f2"})
+    assert (await frames_until(ws, "filed"))["family_id"] == "f2"
+    await transport.send(Outbound(to=Address("web", "tineke"), text="✓ Verstuurd naar Gezin Daan."))
+    await ws.send_json({"as": "tineke", "callback": "fam:t1:f1"})  # the handlers answer "expired"
+    again = await frames_until(ws, "filed")
+    assert again["refs"] == [own, question.ref] and again["family_id"] == "f2"
+    expired = await transport.send(Outbound(to=Address("web", "tineke"), text="Deze keuze is verlopen."))
+    assert (await frames_until(ws, "message"))["ref"] == expired.ref
+    assert [m["filed"] for m in transport.history["tineke"]] == ["f2"] * 3  # limit 3: own one scrolled out
+    await ws.close()
+
+
+async def test_a_family_choice_the_app_cannot_take_files_no_answer(web_setup):
+    transport, sink, client = web_setup
+    ws = await connect(client)
+    await transport.send(ask("tineke", "t1"))
+    await receive(ws)
+    sink.fail = True
+    await ws.send_json({"as": "tineke", "callback": "fam:t1:f2"})
+    await frames_until(ws, "error")
+    later = await transport.send(Outbound(to=Address("web", "tineke"), text="Iets anders"))
+    assert (await receive(ws))["ref"] == later.ref and transport.history["tineke"][-1]["filed"] is None
+    await ws.close()
+
+
+async def test_clear_forgets_pending_choices(web_setup):
+    transport, sink, client = web_setup
+    ws = await connect(client)
+    await transport.send(ask("tineke", "t1"))
+    await receive(ws)
+    await ws.send_json({"as": "tineke", "callback": "fam:t1:f2"})
+    await frames_until(ws, "filed")
+    await sink.next()
+    transport.clear()  # the demo's reset
+    after = await transport.send(Outbound(to=Address("web", "tineke"), text="Welkom"))
+    assert (await receive(ws))["ref"] == after.ref and transport.history["tineke"][-1]["filed"] is None
+    await ws.close()

@@ -146,3 +146,160 @@ async def test_parent_and_maatje_talk_through_the_demo_page(demo_url: str, tmp_p
         finally:
             await browser.close()
     assert problems == []
+
+
+async def open_page(pw, url: str, problems: list[str]):  # noqa: ANN001, ANN201 (playwright types)
+    from playwright.async_api import expect
+
+    browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    page = await browser.new_page(viewport={"width": 1360, "height": 860})
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
+    await page.goto(url)
+    await expect(page.get_by_test_id("status")).to_have_text("Verbonden", timeout=15_000)
+    return browser, page
+
+
+async def test_a_message_sent_after_choosing_a_family_is_filed_in_that_familys_thread(demo_url: str) -> None:
+    from playwright.async_api import expect
+
+    problems: list[str] = []
+    async with async_playwright_() as pw:
+        browser, page = await open_page(pw, demo_url, problems)
+        try:
+            maatje = page.get_by_test_id("pane-maatje")
+            tabs = maatje.get_by_test_id("thread-tab")
+            daan_id = await tabs.filter(has_text="Gezin Daan").get_attribute("data-family-id")
+            messages = maatje.get_by_test_id("message")
+            box = maatje.get_by_label("Jouw bericht")
+
+            # Tineke types without "Beantwoorden"; the bot asks which family. She answers by keyboard.
+            await box.fill("Sterkte met de zitting!")
+            await box.press("Enter")
+            ask = messages.filter(has_text="Voor welk gezin is dit bericht?")
+            daan = ask.get_by_role("button", name="Gezin Daan")
+            await daan.focus()
+            await page.keyboard.press("Enter")
+            await expect(messages.filter(has_text="Verstuurd naar Gezin Daan")).to_be_visible(timeout=15_000)
+
+            # The message, the question and the answer are filed under Gezin Daan, not "Alle gezinnen".
+            own = messages.filter(has_text="Sterkte met de zitting!")
+            await expect(own).to_have_attribute("data-family-id", daan_id)
+            await expect(own.locator(".tag")).to_have_text("Gezin Daan")
+            for m in (own, ask, messages.filter(has_text="Verstuurd naar Gezin Daan")):
+                await expect(m).to_have_attribute("data-family-id", daan_id)
+            await expect(tabs.filter(has_text="Gezin Daan")).to_contain_text("(3)")
+            await expect(tabs.filter(has_text="Gezin Noor")).to_contain_text("(0)")
+            await expect(daan).to_be_focused()  # the redraw keeps the keyboard where it was
+            await tabs.filter(has_text="Gezin Noor").click()
+            await expect(own).to_have_count(0)
+            await expect(ask).to_have_count(0)
+            await tabs.filter(has_text="Gezin Daan").click()
+            await expect(own).to_have_count(1)
+            await expect(own.get_by_role("button", name="Beantwoorden")).to_have_count(0)
+
+            # From Gezin Noor's thread, a choice for Gezin Daan takes the pane along to that thread.
+            await tabs.filter(has_text="Gezin Noor").click()
+            await box.fill("Tot morgen!")
+            await box.press("Enter")
+            second = messages.filter(has_text="Voor welk gezin is dit bericht?")
+            await expect(second).to_have_count(1, timeout=15_000)  # an open question shows in every thread
+            await second.get_by_role("button", name="Gezin Daan").click()
+            await expect(tabs.filter(has_text="Gezin Daan")).to_have_attribute("aria-pressed", "true")
+            await expect(messages.filter(has_text="Tot morgen!")).to_have_attribute("data-family-id", daan_id)
+            await expect(tabs.filter(has_text="Gezin Daan")).to_contain_text("(6)", timeout=15_000)
+            await expect(page.get_by_test_id("pane-parent").get_by_test_id("switch-ahmed")).to_contain_text("2 nieuw")
+
+            # A page opened later shows the same filing.
+            await page.reload()
+            await expect(page.get_by_test_id("status")).to_have_text("Verbonden", timeout=15_000)
+            await expect(tabs.filter(has_text="Gezin Daan")).to_contain_text("(6)")
+            await tabs.filter(has_text="Gezin Noor").click()
+            await expect(messages.filter(has_text="Sterkte met de zitting!")).to_have_count(0)
+        finally:
+            await browser.close()
+    assert problems == []
+
+
+async def test_new_messages_are_announced_to_screen_readers_and_alerts_assertively(demo_url: str) -> None:
+    from playwright.async_api import expect
+
+    problems: list[str] = []
+    async with async_playwright_() as pw:
+        browser, page = await open_page(pw, demo_url, problems)
+        try:
+            parent, maatje, staff = (page.get_by_test_id(f"pane-{k}") for k in ("parent", "maatje", "staff"))
+            said, heard, alerts = (
+                page.get_by_test_id("announce-parent"),
+                page.get_by_test_id("announce-maatje"),
+                page.get_by_test_id("alert-staff"),
+            )
+            for region in (said, heard, page.get_by_test_id("announce-staff")):
+                await expect(region).to_have_attribute("aria-live", "polite")
+            await expect(alerts).to_have_attribute("aria-live", "assertive")
+            await expect(alerts).to_have_attribute("role", "alert")
+            for key in ("parent", "maatje", "staff"):  # the lists are redrawn: they must not be live
+                assert await page.get_by_test_id(f"messages-{key}").get_attribute("aria-live") is None
+
+            # Some history first; a page loaded afterwards shows it, and announces none of it.
+            await parent.get_by_label("Jouw bericht").fill("Hoi Tineke, hoe gaat het met je?")
+            await parent.get_by_label("Jouw bericht").press("Enter")
+            await expect(heard).to_contain_text("Hoi Tineke, hoe gaat het met je?", timeout=15_000)
+            await expect(said).to_be_empty()  # what you type yourself is not read back
+            await page.reload()
+            await expect(page.get_by_test_id("status")).to_have_text("Verbonden", timeout=15_000)
+            await expect(maatje.get_by_test_id("message").filter(has_text="hoe gaat het")).to_be_visible()
+            for region in (said, heard, alerts):
+                await expect(region).to_be_empty()
+
+            # A keyboard user on a thread tab keeps focus when a new message redraws the tabs.
+            noor_tab = maatje.get_by_test_id("thread-tab").filter(has_text="Gezin Noor")
+            await noor_tab.focus()
+            await page.keyboard.press("Enter")
+            await expect(noor_tab).to_have_attribute("aria-pressed", "true")
+            await expect(noor_tab).to_be_focused()
+            other = await browser.new_page()  # Sanne writes from another window: focus stays put here
+            await other.goto(demo_url)
+            await expect(other.get_by_test_id("status")).to_have_text("Verbonden", timeout=15_000)
+            await other.get_by_test_id("input-parent").fill("Morgen om 10 uur is de zitting.")
+            await other.get_by_test_id("input-parent").press("Enter")
+            await expect(heard).to_contain_text(
+                "Nieuw bericht voor Tineke: 💬 Gezin Noor — Sanne: Morgen om 10 uur", timeout=15_000
+            )
+            await expect(noor_tab).to_contain_text("(2)")
+            await expect(noor_tab).to_be_focused()
+            before = await heard.locator("p").count()
+            await maatje.get_by_test_id("thread-tab").filter(has_text="Alle gezinnen").click()
+            await noor_tab.click()
+            assert await heard.locator("p").count() == before  # redrawing a thread announces nothing
+
+            # Tineke answers; Sanne's pane announces it politely.
+            relayed = maatje.get_by_test_id("message").filter(has_text="Morgen om 10 uur")
+            await relayed.get_by_role("button", name="Beantwoorden").click()
+            await maatje.get_by_label("Jouw bericht").fill("Ik ben erbij.")
+            await maatje.get_by_label("Jouw bericht").press("Enter")
+            await expect(said).to_contain_text("Nieuw bericht voor Sanne: Tineke: Ik ben erbij.", timeout=15_000)
+
+            # Danger: the regisseur's alert is announced assertively, the parent's advice politely.
+            await parent.get_by_label("Jouw bericht").fill("Hij slaat me nu en de kinderen zijn erbij")
+            await parent.get_by_label("Jouw bericht").press("Enter")
+            await expect(alerts).to_contain_text("Melding voor Ruben: 🚨", timeout=15_000)
+            await expect(alerts).to_contain_text("Knoppen: Ik pak dit op, Afgehandeld.")
+            await expect(said).to_contain_text("112", timeout=15_000)
+            await expect(page.get_by_test_id("announce-staff")).not_to_contain_text("🚨")
+
+            # The alert's buttons work from the keyboard.
+            alert = staff.get_by_test_id("message").filter(has_text="🚨").first
+            take = alert.get_by_role("button", name="Ik pak dit op")
+            await take.focus()
+            await page.keyboard.press("Enter")
+            await expect(said).to_contain_text("Ruben", timeout=15_000)
+        finally:
+            await browser.close()
+    assert problems == []
+
+
+def async_playwright_():  # noqa: ANN201
+    from playwright.async_api import async_playwright
+
+    return async_playwright()

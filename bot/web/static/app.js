@@ -31,6 +31,11 @@
       quote: "Antwoord op: {snippet}",
       copy: "📎 Kopie van een eerder bericht",
       new_count: "{n} nieuw",
+      announce: "Nieuw bericht voor {who}: {text}",
+      announce_alert: "Melding voor {who}: {text}",
+      announce_other: "Nieuw bericht voor {who}.",
+      announce_alert_other: "Nieuwe melding voor {who}.",
+      announce_buttons: "Knoppen: {labels}.",
       connecting: "Verbinden…",
       connected: "Verbonden",
       disconnected: "Verbinding kwijt. Opnieuw verbinden…",
@@ -75,6 +80,11 @@
       quote: "In reply to: {snippet}",
       copy: "📎 Copy of an earlier message",
       new_count: "{n} new",
+      announce: "New message for {who}: {text}",
+      announce_alert: "Alert for {who}: {text}",
+      announce_other: "New message for {who}.",
+      announce_alert_other: "New alert for {who}.",
+      announce_buttons: "Buttons: {labels}.",
       connecting: "Connecting…",
       connected: "Connected",
       disconnected: "Connection lost. Reconnecting…",
@@ -121,7 +131,54 @@
   };
   const persona = (user) => state.org?.personas.find((p) => p.user === user);
   const familyAlias = (id) => state.org?.families.find((f) => f.id === id)?.alias ?? "";
-  const familyOf = (m) => m.family_id || (m.reply_to && state.byRef.get(m.reply_to)?.family_id) || null;
+  // The family thread a reply to this message goes to (what the bot knows), and the family it is shown
+  // under: that thread, or the family the maatje chose when the bot asked "for which family?" ("filed").
+  const threadOf = (m) => m.family_id || (m.reply_to && state.byRef.get(m.reply_to)?.family_id) || null;
+  const familyOf = (m) => threadOf(m) || m.filed || null;
+  // A safety alert for staff: it carries the alert's own buttons ("Ik pak dit op", "Afgehandeld").
+  const isAlert = (m) => (m.buttons || []).some((row) => row.some((b) => /^esc:(ack|done):/.test(b.data)));
+
+  // --- keyboard focus across re-renders ------------------------------------------------------
+  // Panes are redrawn when a thread, persona or family filing changes; a control that had focus is
+  // then found again in the new drawing by its data attributes, so keyboard users keep their place.
+  const FOCUS_KEYS = ["data-testid", "data-family-id", "data-callback"];
+  function focusSelector(node) {
+    if (!node || node === document.body) return null;
+    const own = FOCUS_KEYS.filter((a) => node.hasAttribute(a)).map((a) => `[${a}="${CSS.escape(node.getAttribute(a))}"]`);
+    if (!own.length) return null;
+    const item = node.closest("[data-ref]");
+    return `${item ? `[data-ref="${CSS.escape(item.dataset.ref)}"] ` : ""}${node.tagName.toLowerCase()}${own.join("")}`;
+  }
+  function keepingFocus(pane, redraw) {
+    const active = document.activeElement;
+    const inside = active && pane.el.contains(active);
+    const selector = inside ? focusSelector(active) : null;
+    redraw();
+    if (!inside || active.isConnected) return;
+    const again = selector && pane.el.querySelector(selector);
+    const list = $(pane.el, ".messages");
+    (again || (list.hidden ? $(pane.el, "textarea") : list)).focus({ preventScroll: Boolean(again) });
+  }
+
+  // --- screen reader announcements -----------------------------------------------------------
+  // Each pane has a polite live region (the staff pane also an assertive one for safety alerts).
+  // Only messages that arrive live are announced: history and redraws fill the lists, not these.
+  function announce(pane, m) {
+    const alert = pane.key === "staff" && isAlert(m);
+    const region = $(pane.el, alert ? ".announce-alert" : ".announce");
+    if (!region) return;
+    region.append(el("p", {}, announcement(pane, m, alert)));
+    while (region.children.length > (alert ? 1 : 3)) region.firstElementChild.remove();
+  }
+  function announcement(pane, m, alert) {
+    const name = persona(m.chat)?.name ?? m.chat;
+    if (m.chat !== pane.current) return tr(alert ? "announce_alert_other" : "announce_other", { who: name });
+    const fam = familyOf(m);
+    const labels = (m.buttons || []).flat().map((b) => b.label);
+    const text = [snippet(m.text || tr("copy"), 300), labels.length ? tr("announce_buttons", { labels: labels.join(", ") }) : ""];
+    const who = fam && pane.key !== "parent" && !(m.text || "").includes(familyAlias(fam)) ? `${name} (${familyAlias(fam)})` : name;
+    return tr(alert ? "announce_alert" : "announce", { who, text: text.filter(Boolean).join(" ") });
+  }
 
   // --- status line -----------------------------------------------------------------------
   let statusKey = "connecting";
@@ -151,6 +208,10 @@
   }
 
   function renderPane(pane) {
+    keepingFocus(pane, () => drawPane(pane));
+  }
+
+  function drawPane(pane) {
     const who = persona(pane.current);
     $(pane.el, ".role").textContent = who ? tr(`role_${who.role}`) : "";
     $(pane.el, ".who").textContent = who ? (who.family_id ? `${who.name} (${familyAlias(who.family_id)})` : who.name) : "";
@@ -234,14 +295,16 @@
         const line = el("div", { class: "button-row" });
         for (const b of row) {
           const button = el("button", { type: "button", "data-testid": "inline-button", "data-callback": b.data }, b.label);
-          button.addEventListener("click", () => send(pane, { callback: b.data }));
+          button.addEventListener("click", () => {
+            if (send(pane, { callback: b.data })) pane.choosing = m.ref; // see onFiled: the thread follows
+          });
           line.append(button);
         }
         group.append(line);
       }
       li.append(group);
     }
-    if (pane.key === "maatje" && !m.own && fam) {
+    if (pane.key === "maatje" && !m.own && threadOf(m)) {
       const button = el("button", { type: "button", class: "reply", "data-testid": "reply-button", "aria-label": tr("reply_aria", { snippet: snippet(m.text, 40) }) }, tr("reply"));
       button.addEventListener("click", () => {
         pane.replyTo = m.ref;
@@ -260,16 +323,35 @@
       if (!pane.personas.some((p) => p.user === m.chat)) continue;
       if (m.chat !== pane.current) {
         pane.unread.set(m.chat, (pane.unread.get(m.chat) || 0) + 1);
-        renderSwitch(pane);
+        keepingFocus(pane, () => renderSwitch(pane));
+        if (!m.own) announce(pane, m);
         continue;
       }
-      if (pane.key === "maatje") renderThreads(pane);
+      if (!m.own) announce(pane, m);
+      if (pane.key === "maatje") keepingFocus(pane, () => renderThreads(pane));
       if (!visibleIn(pane, m)) continue;
       const list = $(pane.el, ".messages");
       list.append(messageEl(pane, m)); // append only: keeps keyboard focus where it is
       list.hidden = false;
       $(pane.el, ".empty").hidden = true;
       list.scrollTop = list.scrollHeight;
+    }
+  }
+
+  // The maatje picked a family for a message the bot asked about: show it in that family's thread.
+  // The pane where the button was pressed follows it there, so the conversation stays in view.
+  function onFiled(frame) {
+    for (const ref of frame.refs) {
+      const m = state.byRef.get(ref);
+      if (m && m.chat === frame.chat) m.filed = frame.family_id;
+    }
+    for (const pane of Object.values(panes)) {
+      if (pane.current !== frame.chat) continue;
+      if (pane.key === "maatje" && frame.refs.includes(pane.choosing)) {
+        pane.choosing = null;
+        if (pane.thread !== "all") pane.thread = frame.family_id;
+      }
+      renderPane(pane);
     }
   }
 
@@ -335,11 +417,16 @@
       renderAll();
     } else if (frame.type === "message") {
       addMessage(frame);
+    } else if (frame.type === "filed") {
+      onFiled(frame);
     } else if (frame.type === "reset") {
       state.org = frame.demo;
       state.messages = [];
       state.byRef.clear();
-      for (const pane of Object.values(panes)) pane.unread.clear();
+      for (const pane of Object.values(panes)) {
+        pane.unread.clear();
+        for (const region of pane.el.querySelectorAll(".announce, .announce-alert")) region.replaceChildren();
+      }
       setupPanes();
       setStatus("reset_done");
     } else if (frame.type === "error") {
