@@ -51,17 +51,19 @@ log = logging.getLogger(__name__)
 
 DATA_DIR = Path(__file__).parent / "data"
 TRAIN_PATH = DATA_DIR / "safety_train.tsv"
-# Every labelled safety file the model learns from when given the data directory. safety_blind.tsv
-# is no longer blind: it was scored once (2026-11-22), its errors were studied, and it is now
-# training data. The second blind set (safety_blind2.tsv) must never be listed here: it is kept for
-# the final honest measure of how the detector generalises.
-TRAIN_GLOBS = ("safety_train.tsv", "safety_dev.tsv", "safety_probe_*.tsv", "safety_blind.tsv")
-# The recall net: when the lexicon found nothing and dismissed nothing, the whole message is
-# scored, and P(concern) + P(acute) >= NET_THRESHOLD flags it. Chosen by 5-fold cross-validation on
-# the training files (TRAIN_GLOBS, messages of NET_MIN_WORDS+ words; 2026-11-22, 0.02 grid) as the
-# lowest threshold whose false-alarm rate on their `none` rows stays under 4.5%, a margin to the 5%
-# limit: 0.76 gives 4.2% false alarms, concern 0.87 and acute 0.92 flagged (0.80: 3.3%, 0.84, 0.90).
-NET_THRESHOLD = 0.76
+# Every labelled safety file the model learns from when given the data directory. The first and
+# second blind sets (safety_blind.tsv, safety_blind2.tsv) are no longer blind: each was scored once
+# (2026-11-22), its errors were studied, and it became training data. safety_gen_*.tsv were written
+# by independent writers in session 2 for training and for the leave-one-writer-out tuning in
+# `nlu.safety_tune`. safety_blind3.tsv (scored once, end of session 2) is never listed here.
+TRAIN_GLOBS = (
+    "safety_train.tsv",
+    "safety_dev.tsv",
+    "safety_probe_*.tsv",
+    "safety_blind.tsv",
+    "safety_blind2.tsv",
+    "safety_gen_*.tsv",
+)
 # Below this many words a message carries too little evidence for the model ("Tweede bericht").
 NET_MIN_WORDS = 4
 LEVELS = ("none", "concern", "acute")
@@ -71,7 +73,7 @@ MAX_CHARS = 600  # longer sentences are classified in windows of this size
 C = 8.0  # inverse regularisation strength of both logistic regressions
 
 # Bump when featurisation or training changes: it invalidates cached models.
-FEATURE_VERSION = 2
+FEATURE_VERSION = 4
 
 _lock = threading.Lock()
 
@@ -254,16 +256,18 @@ class SafetyClassifier:
             out[i] = Prediction(level, category, float(p_flag[j]), float(p_acute[j]))
         return out
 
-    def net(self, text: str) -> Prediction:
-        """The recall net: the whole message (windowed when long) against NET_THRESHOLD."""
-        best = Prediction("none", "none", 0.0, 0.0)
+    def whole(self, text: str) -> Prediction | None:
+        """The whole message (windowed when long; the most alarming window counts), with no
+        threshold applied: `level` is the likelier of concern and acute, `score` is
+        P(concern) + P(acute). None for a message under NET_MIN_WORDS words (too little evidence)."""
         if len(text.split()) < NET_MIN_WORDS:
-            return best
+            return None
+        best: Prediction | None = None
         for w in _windows(text):
             idx, val = self._sparse(w)
             p = self._level_proba(idx, val)
             flag = float(p[1] + p[2])
-            if flag < NET_THRESHOLD or flag <= best.score:
+            if best is not None and flag <= best.score:
                 continue
             scores = self.cat_intercept + (val @ self.cat_coef_t[idx] if idx else 0.0)
             category = str(self.cat_classes[int(np.argmax(scores))])
@@ -386,7 +390,85 @@ def _fit_arrays(rows: Sequence[tuple[str, str, str]]) -> dict[str, object]:
 
 
 def train_from_file(path: str | Path = DATA_DIR) -> SafetyClassifier:
-    return train(load_rows(Path(path)))
+    return train(augment(load_rows(Path(path))))
+
+
+def data_files(path: Path = DATA_DIR) -> list[Path]:
+    """The TRAIN_GLOBS files of a data directory, each once."""
+    return list(dict.fromkeys(f for pattern in TRAIN_GLOBS for f in sorted(path.glob(pattern))))
+
+
+# --------------------------------------------------------------------------------------------
+# Augmentation: parents' texting style and danger buried in chatter
+# --------------------------------------------------------------------------------------------
+
+# Chat spellings parents use (also normalised by the lexicon's tokenizer; the model sees raw text).
+_CHAT_SPELLINGS = tuple(
+    (re.compile(rf"\b{a}\b"), b)
+    for a, b in (
+        ("mijn", "mn"),
+        ("zijn", "zn"),
+        ("niet", "nie"),
+        ("even", "ff"),
+        ("het", "t"),
+        ("ik", "k"),
+        ("gewoon", "gwn"),
+        ("echt", "egt"),
+        ("you", "u"),
+        ("are", "r"),
+        ("please", "pls"),
+        ("right now", "rn"),
+        ("don't", "dont"),
+        ("i'm", "im"),
+        ("can't", "cant"),
+    )
+)
+_PUNCT = re.compile(r"[.,!?;:]")
+AUGMENT_SEED = 7
+
+
+def _texting(text: str, rng) -> str:
+    """`text` as a hurried parent might type it: lowercase, often no punctuation, chat spellings,
+    and up to two typos (a dropped or swapped letter)."""
+    t = text.lower()
+    if rng.random() < 0.7:
+        t = _PUNCT.sub("", t)
+    for pattern, short in _CHAT_SPELLINGS:
+        if rng.random() < 0.6:
+            t = pattern.sub(short, t)
+    words = t.split()
+    for _ in range(rng.randint(0, 2)):
+        i = rng.randrange(len(words)) if words else 0
+        w = words[i] if words else ""
+        if len(w) > 4:
+            j = rng.randrange(1, len(w) - 1)
+            words[i] = w[:j] + w[j + 1 :] if rng.random() < 0.5 else w[:j] + w[j + 1] + w[j] + w[j + 2 :]
+    return " ".join(words)
+
+
+def augment(rows: Sequence[tuple[str, str, str]], seed: int = AUGMENT_SEED) -> list[tuple[str, str, str]]:
+    """The rows plus, for each, a texting-style copy and (half the time) a copy buried between
+    short ordinary messages, with the same label: real messages bury danger in the middle of talk
+    about school or visits. Deterministic for a seed. Measured on the second blind set (model
+    trained without it): flagged recall acute 0.92 -> 0.97, concern 0.83 -> 0.88, same false alarms."""
+    import random
+
+    rng = random.Random(seed)
+    ordinary = [t for t, level, _ in rows if level == "none" and len(t) < 200]
+    out = list(rows)
+    for text, level, category in rows:
+        out.append((_texting(text, rng), level, category))
+        if ordinary and rng.random() < 0.5:
+            before, after, where = rng.choice(ordinary), rng.choice(ordinary), rng.random()
+            buried = (
+                f"{before} {text}"
+                if where < 0.33
+                else f"{text} {after}"
+                if where < 0.66
+                else f"{before} {text} {after}"
+            )
+            out.append((buried if rng.random() < 0.5 else _texting(buried, rng), level, category))
+    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -36,11 +36,15 @@ Hybrid, lexicon first:
      "right now", "vanavond" for suicide) becomes acute, unless "maar"/"but" stands in between.
    - *derived categories*: violence with a child named close by is also child_unsafe.
 
-3. **Classifier** (`nlu/classifier.py`): only when no lexicon cue survives. It scores sentences that
-   contain two different words sharing a stem with lexicon trigger words, have no negation word and
-   no hard negative, within a budget of CLASSIFIER_BUDGET characters (riskiest sentences first), and may
-   raise `none` to `concern`/`acute` only above a high probability threshold. Lexicon hits decide;
-   the classifier is a safety net for paraphrases the lexicon misses.
+3. **Classifier** (`nlu/classifier.py`): TF-IDF + logistic regression over the whole message (a
+   long letter: its sentences near danger words), plus a sentence-level pass with high thresholds.
+
+4. **Combiner** (`decide`, weights in `nlu/data/safety_combiner.json`, fitted leave-one-writer-out
+   by `nlu.safety_tune`): weighs the lexicon's level, the classifier's probabilities and context
+   signals (laughter, question, long ago, resolved, report/film/game, negation, reported speech).
+   Floors keep recall first: a lexicon acute cue never drops below concern; the lexicon's level is
+   lowered only for a reason in the message (not laughter); a message under four words is the
+   lexicon's call; a cue the lexicon dismissed as negated or figurative is not brought back.
 
 Decision on jokes: a kill threat with a trivial reason ("ik vermoord je als je mijn chips opeet",
 "I'll kill you if you eat my fries") is a hard negative in the lexicon; a bare "ik vermoord hem" from
@@ -609,9 +613,7 @@ class Lexicon:
         unless_personal = bool(spec.get("unless_personal"))
         for p in patterns:
             items = _Parser(str(p), self.groups, where).parse()
-            self.rules.append(
-                _Rule(kind, cats, level, fixed, scope, window, with_id, items, str(p), unless_personal)
-            )
+            self.rules.append(_Rule(kind, cats, level, fixed, scope, window, with_id, items, str(p), unless_personal))
             self._collect_vocab(items)
 
     def _collect_vocab(self, items: tuple) -> None:
@@ -1124,7 +1126,11 @@ def lexicon_cues(text: str) -> tuple[list[Cue], set[int]]:
     return _lexicon_cues(text, _tokenize(text, lex), lex)
 
 
-def _lexicon_cues(text: str, toks: _Tokens, lex: Lexicon) -> tuple[list[Cue], set[int]]:
+def _lexicon_cues(
+    text: str, toks: _Tokens, lex: Lexicon, told_afterwards: list[bool] | None = None
+) -> tuple[list[Cue], set[int]]:
+    """Lexicon cues and silenced sentences; `told_afterwards` gets True appended when an acute cue
+    was lowered to concern by a past or habitual marker."""
     if not toks.norms:
         return [], set()
     cue_hits = _scan(toks, lex, "cue")
@@ -1171,6 +1177,8 @@ def _lexicon_cues(text: str, toks: _Tokens, lex: Lexicon) -> tuple[list[Cue], se
                 is_urgent = _near(h, [u for u in urgent if not _contrast_between(toks, u, h)], cat)
                 if level == "acute" and cat in lex.downgrade and is_past and not is_urgent:
                     level = "concern"
+                    if told_afterwards is not None:
+                        told_afterwards.append(True)
                 elif level == "concern" and cat in lex.upgrade and is_urgent and not is_past:
                     level = "acute"
             kept.append((h, cat, level))
@@ -1250,13 +1258,10 @@ def debug_hits(text: str) -> list[tuple[str, str, str]]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _classifier_cues(text: str, spans: list[tuple[int, int]]) -> list[Cue]:
-    from nlu import classifier
-
-    if not spans:
-        return []
-    model = classifier.get_model()
-    if model is None:
+def _classifier_cues(text: str, spans: list[tuple[int, int]], model) -> list[Cue]:
+    """The sentence-level classifier's cue: the most alarming of the given sentences above its
+    high thresholds, or nothing."""
+    if not spans or model is None:
         return []
     preds = model.predict([text[a:b] for a, b in spans])
     best: tuple[tuple[int, float], int, str, str] | None = None
@@ -1281,35 +1286,236 @@ def _result(cues: list[Cue]) -> SafetyResult:
     return SafetyResult(level, cats, tuple(cues))
 
 
+# ---------------------------------------------------------------------------------------------
+# The combiner: lexicon, classifier and context decide together
+# ---------------------------------------------------------------------------------------------
+# The lexicon finds danger words; whether they mean danger depends on the message around them: a
+# laughing emoji, a game, a report quoting something from 2013, "gelukkig weer gevonden". A small
+# logistic regression (trained in `nlu.classifier.fit_combiner` on messages from writers the base
+# classifier had not seen) weighs the lexicon's finding, the classifier's probabilities and these
+# context signals. Two floors keep recall first: a lexicon acute cue is never dropped below
+# concern, and a message too short for the classifier is decided by the lexicon alone. One ceiling
+# keeps negation: when the lexicon dismissed its only cue ("hij slaat me niet", "dood van het
+# lachen"), the classifier, which cannot see negation, does not bring it back.
+
+CONTEXT_SIGNALS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern))
+    for name, pattern in (
+        ("joke", r"😂|😅|🤣|😆|\blol\b|\bhaha|\bhihi|\bxd\b|grapje|\bjk\b|\blmao"),
+        (
+            "question",
+            r"\?|\bwat (moet|kan|doe)|\bwhat (should|do|can)|\bmag (dat|ze|hij)"
+            r"|\bis (dat|that) (normaal|allowed|normal)|\bhoe (leg|krijg|reageer)",
+        ),
+        (
+            "long_ago",
+            r"\b(19|20)\d\d\b|jaar geleden|jaren geleden|years ago|\bvroeger\b"
+            r"|toen ik \d|when i was|as a (kid|child|teen)",
+        ),
+        (
+            "resolved",
+            r"gevonden|found (him|her|them)|\balweer\b|weer terug|opgelost|gelukkig|\bok now\b|fine now"
+            r"|gaat (nu )?(weer )?(goed|beter)|doing (well|better)|niks aan de hand"
+            r"|nothing serious|\bnie erg\b|niet erg",
+        ),
+        (
+            "urgent",
+            r"\bnu\b|\bnet\b|\bnow\b|right now|\brn\b|\bhelp|\bpls\b|\bplease\b|!!|\bsnel\b|\bquick\b|vannacht|tonight"
+            r"|zojuist|just now",
+        ),
+        (
+            "reported",
+            r"verslag|rapport|dossier|\breport\b|\bfile\b|\bfilm\b|\bseries?\b|\bgame|minecraft|fortnite|\bnews\b|nieuws"
+            r"|spreekbeurt|project|\bboek\b|\bbook\b",
+        ),
+        ("negation", r"\bniet\b|\bnie\b|\bgeen\b|\bnooit\b|\bnot\b|n't\b|\bnever\b|\bno\b|\bnee\b"),
+        ("quoted", r"zei (ze|hij) |riep|said she|said he|zegt (ze|hij)"),
+    )
+)
+# The context signals that can explain away a lexicon finding.
+UPGRADE_MIN = 0.7  # the least P(acute) that raises a lexicon concern cue to acute
+# Laughter is not one: parents laugh nervously about real violence ("lol he hit me again").
+LOWERING = frozenset({"question", "long_ago", "resolved", "reported"})
+_BASE_FEATURES = (
+    "lexicon_concern",
+    "lexicon_acute",
+    "sentence_flag",
+    "silenced",
+    "risky",
+    "p_concern",
+    "p_acute",
+    "long",
+)
+_CROSSED = ("lexicon_concern", "lexicon_acute", "p_concern", "p_acute")
+COMBINER_FEATURES: tuple[str, ...] = (
+    *_BASE_FEATURES,
+    *(name for name, _ in CONTEXT_SIGNALS),
+    *(f"{a}*{name}" for a in _CROSSED for name, _ in CONTEXT_SIGNALS),
+)
+# The combiner's weights and thresholds: fitted and chosen by leave-one-writer-out cross-validation
+# (`python -m nlu.safety_tune --write`), committed so a reviewer can read them and a serving
+# process only reads 50 numbers.
+COMBINER_PATH = Path(__file__).parent / "data" / "safety_combiner.json"
+NET_WHOLE_CHARS = 600  # the classifier's window: a message up to this long is judged as a whole
+NET_MAX_SENTENCES = 8  # bounded work on long letters
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything the decision is made from, for one message."""
+
+    lexicon: tuple[Cue, ...]  # lexicon cues that survived negation, figurative and time filters
+    silenced: bool  # a lexicon cue was dismissed (negated or figurative)
+    risky: bool  # a word shares a stem with a lexicon cue word
+    sentence: tuple[Cue, ...]  # the sentence-level classifier's cue (asked only without lexicon cues)
+    whole: Any  # the classifier's Prediction for the whole message, None when too short or no model
+    span: tuple[int, int]  # where `whole` was read (a long letter: its most alarming sentence)
+    context: tuple[bool, ...]  # CONTEXT_SIGNALS found in the message
+    told_afterwards: bool = False  # the lexicon lowered an acute cue for a past or habitual marker
+
+    def features(self) -> list[float]:
+        lex = _result(list(self.lexicon)).level
+        p_acute = self.whole.p_acute if self.whole is not None else 0.0
+        p_concern = self.whole.score - p_acute if self.whole is not None else 0.0
+        base = {
+            "lexicon_concern": float(lex == "concern"),
+            "lexicon_acute": float(lex == "acute"),
+            "sentence_flag": float(bool(self.sentence)),
+            "silenced": float(self.silenced),
+            "risky": float(self.risky),
+            "p_concern": p_concern,
+            "p_acute": p_acute,
+            "long": float(self.span[1] - self.span[0] > 200),
+        }
+        ctx = [float(c) for c in self.context]
+        crossed = [base[a] * c for a in _CROSSED for c in ctx]
+        return [base[name] for name in _BASE_FEATURES] + ctx + crossed
+
+
+@dataclass(frozen=True)
+class Combiner:
+    coef_t: Any  # numpy (n_features, 3), columns none/concern/acute
+    intercept: Any  # numpy (3,)
+    acute: float  # P(acute) at or above this: acute
+    flag: float  # else P(concern) + P(acute) at or above this: concern
+
+    def proba(self, features: list[float]) -> Any:
+        import numpy as np
+
+        z = self.intercept + np.asarray(features, dtype=np.float64) @ self.coef_t
+        e = np.exp(z - z.max())
+        return e / e.sum()
+
+
+@functools.lru_cache(maxsize=1)
+def load_combiner(path: Path = COMBINER_PATH) -> Combiner | None:
+    """The committed combiner, or None (lexicon decides alone) when missing or stale."""
+    import json
+
+    import numpy as np
+
+    try:
+        spec = json.loads(path.read_text(encoding="utf-8"))
+        if tuple(spec["features"]) != COMBINER_FEATURES or spec["context_digest"] != context_digest():
+            log.error("safety combiner at %s is stale: run python -m nlu.safety_tune --write", path)
+            return None
+        coef = np.array([spec["coefficients"][name] for name in COMBINER_FEATURES], dtype=np.float64)
+        return Combiner(coef, np.array(spec["intercept"], dtype=np.float64), spec["acute"], spec["flag"])
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        log.error("safety combiner could not be loaded (%s); lexicon decides alone", type(exc).__name__)
+        return None
+
+
+def context_digest() -> str:
+    """Digest of the context patterns: a combiner fitted with other patterns is stale."""
+    import hashlib
+
+    return hashlib.sha256("\n".join(p.pattern for _, p in CONTEXT_SIGNALS).encode()).hexdigest()[:12]
+
+
+def _context(text: str) -> tuple[bool, ...]:
+    low = text.lower()
+    return tuple(bool(pattern.search(low)) for _, pattern in CONTEXT_SIGNALS)
+
+
+def gather(text: str, model: Any = None) -> Evidence:
+    """The evidence for one message (`text` already cut to MAX_CHARS); `model` is the safety
+    classifier (default: the shared one; None-valued when it could not be loaded)."""
+    if model is None:
+        from nlu import classifier
+
+        model = classifier.get_model()
+    lex = load_lexicon()
+    toks = _tokenize(text, lex)
+    past: list[bool] = []
+    cues, silenced = _lexicon_cues(text, toks, lex, past)
+    risky = _risky_sentences(toks, lex)
+    sentence: list[Cue] = []
+    whole, span = None, (0, len(text))
+    if model is not None:
+        if not cues:
+            sentence = _classifier_cues(text, _classifier_spans(toks, lex, silenced), model)
+        if len(text) <= NET_WHOLE_CHARS:
+            whole = model.whole(text)
+        else:  # a long letter: only its sentences near danger words, the most alarming counting
+            for a, b in risky[:NET_MAX_SENTENCES]:
+                pred = model.whole(text[a:b])
+                if pred is not None and (whole is None or pred.score > whole.score):
+                    whole, span = pred, (a, b)
+    return Evidence(tuple(cues), bool(silenced), bool(risky), tuple(sentence), whole, span, _context(text), bool(past))
+
+
+def decide(ev: Evidence, text: str, combiner: Combiner | None) -> SafetyResult:
+    """The level from the evidence and the combiner."""
+    found = list(ev.lexicon) or list(ev.sentence)
+    if ev.whole is None or combiner is None:
+        return _result(found)  # too short for the model (or no model): the lexicon decides
+    if ev.silenced and not found:
+        return NONE  # the lexicon read a negation or a figure of speech the classifier cannot see
+    p = combiner.proba(ev.features())
+    lexicon = _result(list(ev.lexicon)).level
+    # the classifier cannot read tense: it raises a lexicon concern to acute only when fairly sure
+    bar = max(combiner.acute, UPGRADE_MIN) if lexicon == "concern" else combiner.acute
+    if p[2] >= bar and not ev.told_afterwards:
+        level = "acute"
+    elif p[1] + p[2] >= combiner.flag:
+        level = "concern"
+    else:
+        level = "none"
+    if _RANK[level] < _RANK[lexicon]:
+        # the combiner may lower the lexicon's level only for a reason in the message (a joke, a
+        # game or report, something long ago or resolved, a question), and an acute cue never
+        # below concern
+        reason = any(flag for (name, _), flag in zip(CONTEXT_SIGNALS, ev.context, strict=True) if name in LOWERING)
+        level = lexicon if not reason else max(level, "concern" if lexicon == "acute" else level, key=_RANK.get)
+    if level == "none":
+        return NONE
+    if not found:
+        category = ev.whole.category if ev.whole.category in CATEGORIES else "fear"
+        a, b = ev.span
+        found = [Cue(category, level, text[a:b], a, b, "classifier")]
+    cues = tuple(c if c.level == level else Cue(c.category, level, c.text, c.start, c.end, c.source) for c in found)
+    return SafetyResult(level, tuple(sorted({c.category for c in cues})), cues)
+
+
 def assess(text: str) -> SafetyResult:
     """Assess one message. Pure, synchronous, thread-safe; never raises."""
+    if not isinstance(text, str) or not text.strip():
+        return NONE
+    if len(text) > MAX_CHARS:
+        text = text[:MAX_CHARS]
     try:
-        if not isinstance(text, str) or not text.strip():
-            return NONE
-        if len(text) > MAX_CHARS:
-            text = text[:MAX_CHARS]
-        lex = load_lexicon()
-        toks = _tokenize(text, lex)
-        cues, silenced = _lexicon_cues(text, toks, lex)
-        if cues:
-            return _result(cues)
-        spans = _classifier_spans(toks, lex, silenced)
-        risky = _risky_sentences(toks, lex)
+        from nlu import classifier
+
+        model = classifier.get_model()
+        return decide(gather(text, model), text, load_combiner() if model is not None else None)
+    except Exception:  # pragma: no cover - a broken model must not break the bot
+        log.exception("safety assessment failed; lexicon only")
+    try:
+        return _result(lexicon_cues(text)[0])
     except Exception:  # pragma: no cover - a broken lexicon must not break the bot
         log.exception("safety lexicon failed")
         return NONE
-    try:
-        cues = _classifier_cues(text, spans)
-        if not cues and not silenced and risky:
-            cues = _net_cues(text, risky)
-        return _result(cues)
-    except Exception:  # pragma: no cover
-        log.exception("safety classifier failed")
-        return NONE
-
-
-NET_WHOLE_CHARS = 600  # the classifier's window: a message up to this long is judged as a whole
-NET_MAX_SENTENCES = 8  # bounded work on long letters
 
 
 def _risky_sentences(toks: _Tokens, lex: Lexicon) -> list[tuple[int, int]]:
@@ -1327,24 +1533,3 @@ def _risky_sentences(toks: _Tokens, lex: Lexicon) -> list[tuple[int, int]]:
                     hi += 1
                 spans[s] = [toks.ostart[lo], toks.oend[hi]]
     return [(a, b) for a, b in spans.values()]
-
-
-def _net_cues(text: str, risky: list[tuple[int, int]]) -> list[Cue]:
-    """The classifier's recall net over the whole message, for wording the lexicon has never seen:
-    only when the lexicon found nothing, dismissed nothing, and at least one word shares a stem
-    with a lexicon cue word (so "hi, my name is Anna" is never the model's call)."""
-    from nlu import classifier
-
-    model = classifier.get_model()
-    if model is None:
-        return []
-    if len(text) <= NET_WHOLE_CHARS:
-        pieces = [(0, len(text))]  # a chat message is judged whole: context matters
-    else:  # a long letter: only its sentences near danger words, the riskiest first
-        pieces = risky[:NET_MAX_SENTENCES]
-    best: tuple[float, Cue] | None = None
-    for a, b in pieces:
-        pred = model.net(text[a:b])
-        if pred.level != "none" and pred.category in CATEGORIES and (best is None or pred.score > best[0]):
-            best = (pred.score, Cue(pred.category, pred.level, text[a:b], a, b, "classifier"))
-    return [best[1]] if best else []
