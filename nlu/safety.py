@@ -1433,25 +1433,60 @@ def context_digest() -> str:
     return hashlib.sha256("\n".join(p.pattern for _, p in CONTEXT_SIGNALS).encode()).hexdigest()[:12]
 
 
+def _top_branches(pattern: str) -> list[str]:
+    """The alternatives of `pattern` at the outermost level."""
+    out: list[str] = []
+    depth, start, i = 0, 0, 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            out.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    return out + [pattern[start:]]
+
+
+def _fast_forms(pattern: str) -> tuple[re.Pattern[str], ...]:
+    """`pattern` as at most two regexes that match where it matches: its word-anchored
+    alternatives behind one shared \\b, and the rest, which start with a literal (re then skips
+    ahead to a possible first character). About 3.5x faster on a 5,000-character letter."""
+    branches = _top_branches(pattern)
+    anchored = [b[2:] for b in branches if b.startswith("\\b")]
+    rest = [b for b in branches if not b.startswith("\\b")]
+    forms = ([r"\b(?:" + "|".join(anchored) + ")"] if anchored else []) + (["|".join(rest)] if rest else [])
+    return tuple(re.compile(f) for f in forms)
+
+
+_CONTEXT_FAST = tuple(_fast_forms(pattern.pattern) for _, pattern in CONTEXT_SIGNALS)
+
+
 def _context(text: str) -> tuple[bool, ...]:
     low = text.lower()
-    return tuple(bool(pattern.search(low)) for _, pattern in CONTEXT_SIGNALS)
+    return tuple(any(form.search(low) for form in forms) for forms in _CONTEXT_FAST)
 
 
-def gather(text: str, model: Any = None) -> Evidence:
+def gather(text: str, model: Any, *, settled_early: bool = False) -> Evidence:
     """The evidence for one message (`text` already cut to MAX_CHARS); `model` is the safety
-    classifier (default: the shared one; None-valued when it could not be loaded)."""
-    if model is None:
-        from nlu import classifier
-
-        model = classifier.get_model()
+    classifier, or None when it could not be loaded. With `settled_early`, the classifier is not
+    asked when its answer cannot change the level: a lexicon acute cue with no reason in the
+    message to lower it stays acute whatever the combiner says (see `decide`)."""
     lex = load_lexicon()
     toks = _tokenize(text, lex)
     past: list[bool] = []
     cues, silenced = _lexicon_cues(text, toks, lex, past)
     risky = _risky_sentences(toks, lex)
+    context = _context(text)
     sentence: list[Cue] = []
     whole, span = None, (0, len(text))
+    if settled_early and any(c.level == "acute" for c in cues) and not _lowering(context):
+        model = None
     if model is not None:
         if not cues:
             sentence = _classifier_cues(text, _classifier_spans(toks, lex, silenced), model)
@@ -1462,7 +1497,12 @@ def gather(text: str, model: Any = None) -> Evidence:
                 pred = model.whole(text[a:b])
                 if pred is not None and (whole is None or pred.score > whole.score):
                     whole, span = pred, (a, b)
-    return Evidence(tuple(cues), bool(silenced), bool(risky), tuple(sentence), whole, span, _context(text), bool(past))
+    return Evidence(tuple(cues), bool(silenced), bool(risky), tuple(sentence), whole, span, context, bool(past))
+
+
+def _lowering(context: tuple[bool, ...]) -> bool:
+    """Whether the message carries a reason that may lower the lexicon's level (LOWERING)."""
+    return any(flag for (name, _), flag in zip(CONTEXT_SIGNALS, context, strict=True) if name in LOWERING)
 
 
 def decide(ev: Evidence, text: str, combiner: Combiner | None) -> SafetyResult:
@@ -1486,8 +1526,11 @@ def decide(ev: Evidence, text: str, combiner: Combiner | None) -> SafetyResult:
         # the combiner may lower the lexicon's level only for a reason in the message (a joke, a
         # game or report, something long ago or resolved, a question), and an acute cue never
         # below concern
-        reason = any(flag for (name, _), flag in zip(CONTEXT_SIGNALS, ev.context, strict=True) if name in LOWERING)
-        level = lexicon if not reason else max(level, "concern" if lexicon == "acute" else level, key=_RANK.get)
+        level = (
+            lexicon
+            if not _lowering(ev.context)
+            else max(level, "concern" if lexicon == "acute" else level, key=_RANK.get)
+        )
     if level == "none":
         return NONE
     if not found:
@@ -1508,7 +1551,7 @@ def assess(text: str) -> SafetyResult:
         from nlu import classifier
 
         model = classifier.get_model()
-        return decide(gather(text, model), text, load_combiner() if model is not None else None)
+        return decide(gather(text, model, settled_early=True), text, load_combiner() if model is not None else None)
     except Exception:  # pragma: no cover - a broken model must not break the bot
         log.exception("safety assessment failed; lexicon only")
     try:

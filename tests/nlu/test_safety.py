@@ -709,3 +709,29 @@ def test_blind_families_concern_or_more(text: str) -> None:
 )
 def test_blind_false_alarm_families_stay_none(text: str) -> None:
     assert assess(text).level == "none"
+
+
+def test_settling_early_never_changes_a_level() -> None:
+    """assess() skips the classifier when a lexicon acute cue has no reason to be lowered; on every
+    labelled message that gives the same level as deciding from the full evidence."""
+    model = classifier.get_model()
+    combiner = safety.load_combiner()
+    texts = [t for f in classifier.data_files() for t, _, _ in classifier.load_rows(f)]
+    skipped = 0
+    for text in texts:
+        full = safety.decide(safety.gather(text, model), text, combiner)
+        early = safety.gather(text, model, settled_early=True)
+        skipped += early.whole is None and len(text.split()) >= classifier.NET_MIN_WORDS
+        assert safety.decide(early, text, combiner).level == full.level, text
+    assert skipped > 100  # the shortcut is really taken
+
+
+def test_context_signals_fast_forms_match_as_written() -> None:
+    """The split regexes used at run time find a context signal exactly where the pattern as
+    written (and digested for the combiner) does."""
+    texts = [t for f in classifier.data_files() for t, _, _ in classifier.load_rows(f)]
+    texts += ["LOL", "hij zei 'haha' ?", "in 2013", "wat moet ik", "😂", "gezinsverslag", "don't", "nee"]
+    for text in texts:
+        written = tuple(bool(p.search(text.lower())) for _, p in safety.CONTEXT_SIGNALS)
+        assert safety._context(text) == written, text
+    assert any(safety._context("in de film slaat hij haar"))
