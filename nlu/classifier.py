@@ -51,17 +51,18 @@ log = logging.getLogger(__name__)
 
 DATA_DIR = Path(__file__).parent / "data"
 TRAIN_PATH = DATA_DIR / "safety_train.tsv"
-# Every labelled safety file the model learns from when given the data directory. The first and
-# second blind sets (safety_blind.tsv, safety_blind2.tsv) are no longer blind: each was scored once
-# (2026-11-22), its errors were studied, and it became training data. safety_gen_*.tsv were written
-# by independent writers in session 2 for training and for the leave-one-writer-out tuning in
-# `nlu.safety_tune`. safety_blind3.tsv (scored once, end of session 2) is never listed here.
+# Every labelled safety file the model learns from when given the data directory. The first three
+# blind sets (safety_blind.tsv, safety_blind2.tsv, safety_blind3.tsv) are no longer blind: each was
+# scored once, its errors were studied, and it became training data. safety_gen_*.tsv were written
+# by independent writers (sessions 2 and 3) for training and for the leave-one-writer-out tuning in
+# `nlu.safety_tune`. The current blind set, safety_blind4*.tsv, is never listed here.
 TRAIN_GLOBS = (
     "safety_train.tsv",
     "safety_dev.tsv",
     "safety_probe_*.tsv",
     "safety_blind.tsv",
     "safety_blind2.tsv",
+    "safety_blind3.tsv",
     "safety_gen_*.tsv",
 )
 # Below this many words a message carries too little evidence for the model ("Tweede bericht").

@@ -31,7 +31,7 @@ import numpy as np
 
 from nlu import classifier, safety
 
-HELD_OUT = ("safety_gen_*.tsv", "safety_blind2.tsv")
+HELD_OUT = ("safety_gen_*.tsv", "safety_blind2.tsv", "safety_blind3.tsv")
 MAX_FAR = 0.05
 MIN_ACUTE_FLAGGED = 0.97
 MIN_CONCERN_FLAGGED = 0.90

@@ -220,6 +220,25 @@ def test_context_silencers_are_narrow(text: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # found on the held-out writers of session 3: hard negatives and negation read too widely
+        ("OMG hij heeft een mes gepakt uit de la and he's in the hallway", "acute"),
+        ("ik heb net een ongeluk gehad op de fiets met mn zoontje, hij ligt op straat en beweegt niet", "acute"),
+        ("de baby beweegt niet en ademt niet", "acute"),
+        ("mijn man zegt dat hij zichzelf en mij iets aandoet", "acute"),
+        ("hij dreigt zichzelf iets aan te doen", "acute"),
+        # ...and one cue read too widely: dinner is not an overdose
+        ("ik heb lasagne gemaakt en ze hebben alles opgegeten", "none"),
+        ("ik heb alles ingenomen wat in de kast lag", "acute"),
+        ("ze heeft de hele pot opgegeten, het waren slaappillen", "acute"),
+    ],
+)
+def test_lexicon_reads_these_as_written(text: str, expected: str) -> None:
+    assert safety._result(safety.lexicon_cues(text)[0]).level == expected, safety.debug_hits(text)
+
+
+@pytest.mark.parametrize(
     "text",
     [
         # verb families x targets: unseen verbs, body parts, coordination, verb-final clauses
@@ -523,6 +542,56 @@ def test_classifier_can_raise_none(monkeypatch: pytest.MonkeyPatch) -> None:
     (cue,) = res.cues
     assert cue.source == "classifier"
     assert cue.text == text[cue.start : cue.end]
+
+
+def test_classifier_overrules_a_hard_negative_only_when_very_sure(monkeypatch: pytest.MonkeyPatch) -> None:
+    # "in de film" suppresses the lexicon's cue; a classifier that is not very sure leaves it so
+    text = "in de film slaat hij haar helemaal in elkaar"
+    assert safety.lexicon_cues(text) == ([], {0})
+    monkeypatch.setattr(classifier, "get_model", lambda: _FakeModel("acute", safety.SUPPRESSED_OVERRIDE - 0.05))
+    assert assess(text).level == "none"
+    monkeypatch.setattr(classifier, "get_model", lambda: _FakeModel("acute", 0.999))
+    res = assess(text)
+    assert res.level != "none" and res.cues[0].source == "classifier"
+    # a negation is never overruled, however sure the classifier is
+    assert assess("hij heeft me nooit geslagen, echt nooit").level == "none"
+
+
+def _evidence(lexicon_level: str, p_acute: float, *, told: bool) -> safety.Evidence:
+    cue = Cue("violence", lexicon_level, "sloeg me", 4, 12, "lexicon")
+    whole = classifier.Prediction("acute", "violence", p_acute, p_acute)
+    return safety.Evidence((cue,), False, True, (), whole, (0, 30), (False,) * len(safety.CONTEXT_SIGNALS), told)
+
+
+def _fixed(p_concern: float, p_acute: float) -> safety.Combiner:
+    """A combiner that answers these probabilities whatever the evidence."""
+    import numpy as np
+
+    p = np.array([1 - p_concern - p_acute, p_concern, p_acute])
+    return safety.Combiner(np.zeros((len(safety.COMBINER_FEATURES), 3)), np.log(p), 0.4, 0.6)
+
+
+@pytest.mark.parametrize(
+    ("p_acute", "told", "expected"),
+    [
+        (safety.UPGRADE_MIN + 0.02, False, "acute"),
+        (safety.UPGRADE_MIN - 0.02, False, "concern"),
+        # a concern the lexicon read in the past tense needs a surer classifier to become acute
+        (safety.TOLD_UPGRADE_MIN - 0.02, True, "concern"),
+        (safety.TOLD_UPGRADE_MIN + 0.02, True, "acute"),
+    ],
+)
+def test_raising_a_lexicon_concern_to_acute(p_acute: float, told: bool, expected: str) -> None:
+    ev = _evidence("concern", p_acute, told=told)
+    combiner = _fixed(0.99 - p_acute, p_acute)
+    assert safety.decide(ev, "hij sloeg me en ik ben zo bang", combiner).level == expected
+
+
+def test_told_cues_are_marked_by_the_lexicon() -> None:
+    ev = safety.gather("hij sloeg me gisteren hard in mijn gezicht", None)
+    assert ev.told_afterwards and {c.level for c in ev.lexicon} == {"concern"}
+    ev = safety.gather("hij slaat me nu hard in mijn gezicht", None)
+    assert not ev.told_afterwards
 
 
 def test_combiner_file_matches_the_code() -> None:
