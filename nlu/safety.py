@@ -1361,19 +1361,25 @@ CONTEXT_SIGNALS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("quoted", r"zei (ze|hij) |riep|said she|said he|zegt (ze|hij)"),
     )
 )
-# The context signals that can explain away a lexicon finding.
 UPGRADE_MIN = 0.7  # the least P(acute) that raises a lexicon concern cue to acute
-# ...and a concern cue the lexicon read in the past tense ("hij sloeg me", "hij heeft me gewurgd"):
-# on the held-out writers (session 3) 35 of the 39 such messages at or above 0.85 were acute ("he
-# put his hands around my neck 5 minutes ago, now he is in the kitchen"), 43 of 50 at 0.7.
-TOLD_UPGRADE_MIN = 0.85
+# ...and a concern cue the lexicon read in the past tense ("hij sloeg me", "hij heeft me gewurgd").
+# On the held-out writers (session 3), of such messages the combiner put at or above 0.9, 32 of 36
+# were acute ("he put his hands around my neck 5 minutes ago, now he is in the kitchen"); 35 of 39
+# at 0.85, 43 of 50 at 0.7. 0.9 keeps a bare simple past ("hij sloeg me terwijl de film aan
+# stond") a concern at the price of three acute messages left at concern (still flagged).
+# With a recent-past word in the message ("gisteren", "last week") no concern is raised to acute:
+# 1 of the 4 the combiner raised there was acute.
+TOLD_UPGRADE_MIN = 0.9
 # The least P(concern) + P(acute) of the classifier that overrules a hard negative which suppressed
 # the lexicon's only cue ("hij ligt op straat en beweegt niet" after a fall from the "fiets"). On
 # the held-out writers (session 3), such messages scored >= 0.9 for 18 of 18 acute and 20 of 26
 # concern ones, and 3 of 96 ordinary ones. A negated cue is never overruled.
 SUPPRESSED_OVERRIDE = 0.9
-# Laughter is not one: parents laugh nervously about real violence ("lol he hit me again").
-LOWERING = frozenset({"question", "long_ago", "resolved", "reported", "recent"})
+# The context signals that can explain away a lexicon finding. Laughter is not one: parents laugh
+# nervously about real violence ("lol he hit me again").
+LOWERING = frozenset({"question", "long_ago", "resolved", "reported"})
+# ...and the one that can only say "told afterwards": an acute cue becomes a concern, no lower.
+TOLD_LATER = frozenset({"recent"})
 _BASE_FEATURES = (
     "lexicon_concern",
     "lexicon_acute",
@@ -1526,7 +1532,7 @@ def gather(text: str, model: Any, *, settled_early: bool = False) -> Evidence:
     context = _context(text)
     sentence: list[Cue] = []
     whole, span = None, (0, len(text))
-    if settled_early and any(c.level == "acute" for c in cues) and not _lowering(context):
+    if settled_early and any(c.level == "acute" for c in cues) and not _lowering(context, LOWERING | TOLD_LATER):
         model = None
     if model is not None:
         if not cues:
@@ -1543,9 +1549,9 @@ def gather(text: str, model: Any, *, settled_early: bool = False) -> Evidence:
     )
 
 
-def _lowering(context: tuple[bool, ...]) -> bool:
-    """Whether the message carries a reason that may lower the lexicon's level (LOWERING)."""
-    return any(flag for (name, _), flag in zip(CONTEXT_SIGNALS, context, strict=True) if name in LOWERING)
+def _lowering(context: tuple[bool, ...], reasons: frozenset[str] = LOWERING) -> bool:
+    """Whether the message carries one of `reasons` to lower the lexicon's level."""
+    return any(flag for (name, _), flag in zip(CONTEXT_SIGNALS, context, strict=True) if name in reasons)
 
 
 def decide(ev: Evidence, text: str, combiner: Combiner | None) -> SafetyResult:
@@ -1564,6 +1570,8 @@ def decide(ev: Evidence, text: str, combiner: Combiner | None) -> SafetyResult:
     bar = combiner.acute
     if lexicon == "concern":
         bar = max(bar, TOLD_UPGRADE_MIN if ev.told_afterwards else UPGRADE_MIN)
+        if _lowering(ev.context, TOLD_LATER):
+            bar = 2.0  # "gisteren", "last week": told afterwards, whatever the classifier thinks
     if p[2] >= bar:
         level = "acute"
     elif p[1] + p[2] >= combiner.flag:
@@ -1571,14 +1579,16 @@ def decide(ev: Evidence, text: str, combiner: Combiner | None) -> SafetyResult:
     else:
         level = "none"
     if _RANK[level] < _RANK[lexicon]:
-        # the combiner may lower the lexicon's level only for a reason in the message (a joke, a
-        # game or report, something long ago or resolved, a question), and an acute cue never
-        # below concern
-        level = (
-            lexicon
-            if not _lowering(ev.context)
-            else max(level, "concern" if lexicon == "acute" else level, key=_RANK.get)
-        )
+        # the combiner may lower the lexicon's level only for a reason in the message (a game or
+        # report, something long ago or resolved, a question), and an acute cue never below
+        # concern; a recent past ("gisteren") only makes an acute cue a concern
+        if _lowering(ev.context):
+            floor = "concern" if lexicon == "acute" else "none"
+        elif lexicon == "acute" and _lowering(ev.context, TOLD_LATER):
+            floor = "concern"
+        else:
+            floor = lexicon
+        level = max(level, floor, key=_RANK.get)
     if level == "none":
         return NONE
     if not found:

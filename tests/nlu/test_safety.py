@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -544,17 +545,37 @@ def test_classifier_can_raise_none(monkeypatch: pytest.MonkeyPatch) -> None:
     assert cue.text == text[cue.start : cue.end]
 
 
-def test_classifier_overrules_a_hard_negative_only_when_very_sure(monkeypatch: pytest.MonkeyPatch) -> None:
-    # "in de film" suppresses the lexicon's cue; a classifier that is not very sure leaves it so
+@pytest.mark.parametrize(
+    ("score", "negated", "expected"),
+    [
+        (safety.SUPPRESSED_OVERRIDE + 0.05, False, "acute"),
+        (safety.SUPPRESSED_OVERRIDE - 0.05, False, "none"),
+        # a negation is never overruled, however sure the classifier is
+        (0.999, True, "none"),
+    ],
+)
+def test_classifier_overrules_a_hard_negative_only_when_very_sure(score: float, negated: bool, expected: str) -> None:
+    # the lexicon's only cue was suppressed ("fiets": a fall in play) or negated
+    whole = classifier.Prediction("acute", "medical", score, score)
+    no_context = (False,) * len(safety.CONTEXT_SIGNALS)
+    ev = safety.Evidence((), True, True, (), whole, (0, 40), no_context, False, negated)
+    text = "hij is van de fiets gevallen en ligt stil"
+    res = safety.decide(ev, text, _fixed(0.01, 0.98))
+    assert res.level == expected
+    if expected != "none":
+        assert res.cues[0].source == "classifier" and res.categories == ("medical",)
+
+
+def test_a_suppressed_cue_reaches_the_combiner_only_when_the_classifier_is_sure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     text = "in de film slaat hij haar helemaal in elkaar"
-    assert safety.lexicon_cues(text) == ([], {0})
-    monkeypatch.setattr(classifier, "get_model", lambda: _FakeModel("acute", safety.SUPPRESSED_OVERRIDE - 0.05))
+    assert safety.lexicon_cues(text) == ([], {0})  # suppressed by the film, not negated
+    unsure = _FakeModel("acute", safety.SUPPRESSED_OVERRIDE - 0.05)
+    monkeypatch.setattr(classifier, "get_model", lambda: unsure)
     assert assess(text).level == "none"
-    monkeypatch.setattr(classifier, "get_model", lambda: _FakeModel("acute", 0.999))
-    res = assess(text)
-    assert res.level != "none" and res.cues[0].source == "classifier"
-    # a negation is never overruled, however sure the classifier is
-    assert assess("hij heeft me nooit geslagen, echt nooit").level == "none"
+    ev = safety.gather(text, _FakeModel("acute", 0.999))
+    assert ev.silenced and not ev.negated and ev.whole is not None and ev.whole.score >= safety.SUPPRESSED_OVERRIDE
 
 
 def _evidence(lexicon_level: str, p_acute: float, *, told: bool) -> safety.Evidence:
@@ -585,6 +606,12 @@ def test_raising_a_lexicon_concern_to_acute(p_acute: float, told: bool, expected
     ev = _evidence("concern", p_acute, told=told)
     combiner = _fixed(0.99 - p_acute, p_acute)
     assert safety.decide(ev, "hij sloeg me en ik ben zo bang", combiner).level == expected
+
+
+def test_a_recent_past_keeps_a_lexicon_concern_a_concern() -> None:
+    recent = tuple(name == "recent" for name, _ in safety.CONTEXT_SIGNALS)
+    ev = dataclasses.replace(_evidence("concern", 0.99, told=False), context=recent)
+    assert safety.decide(ev, "hij heeft me gisteren geslagen", _fixed(0.005, 0.99)).level == "concern"
 
 
 def test_told_cues_are_marked_by_the_lexicon() -> None:
