@@ -26,7 +26,7 @@ from bot.transports.base import Transport
 from escalation.wiring import install as install_escalation
 from handlers.commands import default_router
 from handlers.context import Context, Rules
-from handlers.core import handle
+from handlers.core import Sender, handle, wants_route
 from handlers.explain import explain_hook
 from handlers.explain import register as install_explain
 from handlers.router import Router
@@ -69,6 +69,14 @@ class App:
         self._wake.set()
         return added
 
+    async def enqueue_many(self, batches: Sequence[tuple[list[Outbound], str]]) -> int:
+        """`enqueue` for several (messages, key) pairs in one round trip."""
+        if not any(msgs for msgs, _ in batches):
+            return 0
+        added = await self.store.outbox.enqueue_many(list(batches), int(self.clock.now().timestamp() * 1000))
+        self._wake.set()
+        return added
+
     async def process_inbox(self, block_ms: int | None = None, count: int = 50) -> int:
         """Handle a batch of events. Every `reclaim_every` seconds, first take over events that a dead
         worker left unacknowledged for `reclaim_idle_ms`. Outbound messages are persisted before the
@@ -78,19 +86,44 @@ class App:
         if now - self._last_reclaim >= self.reclaim_every:
             self._last_reclaim, reclaim = now, self.reclaim_idle_ms
         batch = await self.store.inbox.read(self.consumer, count=count, block_ms=block_ms, reclaim_idle_ms=reclaim)
+        if not batch:
+            return 0
         # One sender's events are handled in order; different senders' events concurrently.
-        by_sender: dict[tuple[str, str], list[Inbound]] = {}
-        for _, event in batch:
-            by_sender.setdefault((event.transport, event.sender), []).append(event)
-        await asyncio.gather(*(self._handle_in_order(events) for events in by_sender.values()))
+        events = [event for _, event in batch]
+        by_sender: dict[tuple[str, str], list[int]] = {}
+        for n, event in enumerate(events):
+            by_sender.setdefault((event.transport, event.sender), []).append(n)
+        outs: list[list[Outbound]] = [[] for _ in events]
+        known = await self._first_senders(events, [positions[0] for positions in by_sender.values()])
+        await asyncio.gather(
+            *(self._handle_in_order(events, positions, outs, known) for positions in by_sender.values())
+        )
+        # The whole batch's messages are persisted in one round trip, in stream order (so one
+        # sender's stay in order), and only then is the batch acknowledged.
+        await self.enqueue_many([(out, f"in:{e.transport}:{e.event_id}") for e, out in zip(events, outs, strict=True)])
         await self.store.inbox.ack(*(entry_id for entry_id, _ in batch))
+        self.handled += len(events)
         return len(batch)
 
-    async def _handle_in_order(self, events: list[Inbound]) -> None:
-        for event in events:
-            out = await handle(event, self.ctx, self.router)
-            await self.enqueue(out, f"in:{event.transport}:{event.event_id}")
-            self.handled += 1
+    async def _first_senders(self, events: list[Inbound], firsts: list[int]) -> dict[int, Sender]:
+        """Who sent each sender's first event of the batch, in one round trip instead of one per
+        sender (the handlers would look them up concurrently at this moment anyway). A sender's later
+        events are looked up when handled, after their earlier ones (which may change them, e.g.
+        /taal). On any failure, each handler looks its sender up itself, as without this."""
+        try:
+            found = await self.ctx.directory.senders(
+                [(events[n].transport, events[n].sender, wants_route(events[n])) for n in firsts]
+            )
+        except Exception:
+            log.warning("batched sender lookup failed; looking up one by one", exc_info=True)
+            return {}
+        return dict(zip(firsts, found, strict=True))
+
+    async def _handle_in_order(
+        self, events: list[Inbound], positions: list[int], outs: list[list[Outbound]], known: dict[int, Sender]
+    ) -> None:
+        for n in positions:
+            outs[n] = await handle(events[n], self.ctx, self.router, known.get(n))
 
     async def tick(self) -> int:
         done = 0

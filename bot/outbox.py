@@ -17,6 +17,7 @@ from bot.domain import Address, Clock, Outbound
 from bot.errors import DeliveryError, RetryLater, Undeliverable
 from bot.store import Store
 from bot.store.directory import THREAD_TTL
+from bot.store.queues import Pending
 from bot.transports.base import Transport
 
 log = logging.getLogger(__name__)
@@ -51,16 +52,16 @@ class Deliverer:
 
     async def deliver_due(self, limit: int = 50) -> int:
         """Work every due queue once; returns how many messages were confirmed sent."""
-        queues = await self.store.outbox.claim(self._now_ms(), LEASE_MS, limit)
-        if not queues:
+        claimed = await self.store.outbox.claim_heads(self._now_ms(), LEASE_MS, limit)
+        if not claimed:
             return 0
-        counts = await asyncio.gather(*(self._drain_queue(q) for q in queues))
+        counts = await asyncio.gather(*(self._drain_queue(q, first) for q, first in claimed if first is not None))
         return sum(counts)
 
-    async def _drain_queue(self, queue: str) -> int:
+    async def _drain_queue(self, queue: str, item: Pending | None) -> int:
+        """Send a claimed queue's messages in order, starting with `item`, its first (see claim_heads)."""
         sent = 0
         outbox = self.store.outbox
-        item = await outbox.head(queue, self._lease_end())
         while item is not None:
             transport = self.transports.get(item.msg.to.transport)
             if transport is None:

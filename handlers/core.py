@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from bot.domain import Inbound, InboundKind, Outbound, Role
+from bot.domain import Inbound, InboundKind, Outbound, Person, Role
 from bot.errors import UserFacingError
+from bot.store.directory import FamilyRoute
 from handlers.context import Context, reply
 from handlers.relay import handle_maatje_message, handle_parent_message
 from handlers.router import Router
@@ -14,11 +15,21 @@ from handlers.texts import lang_of, t
 log = logging.getLogger(__name__)
 
 
-async def handle(event: Inbound, ctx: Context, router: Router) -> list[Outbound]:
+# Who sent an event, as Directory.sender gives it: the person and, for a parent's plain message, their route.
+Sender = tuple[Person | None, FamilyRoute | None]
+
+
+def wants_route(event: Inbound) -> bool:
+    """Whether the sender lookup should bring the family route too (a parent's plain message)."""
+    return event.kind in (InboundKind.TEXT, InboundKind.MEDIA) and event.command is None
+
+
+async def handle(event: Inbound, ctx: Context, router: Router, sender: Sender | None = None) -> list[Outbound]:
     """Never raises: a failing handler becomes an apology (with the emergency numbers) and a log line
-    that names the event and the error type, never the message text."""
+    that names the event and the error type, never the message text. `sender`: the result of
+    `ctx.directory.sender(..., with_route=wants_route(event))` when the caller already looked it up."""
     try:
-        return await _route(event, ctx, router)
+        return await _route(event, ctx, router, sender)
     except UserFacingError as exc:
         person = await ctx.directory.person_for(event.transport, event.sender)
         return [reply(event, t(exc.key, person.lang if person else lang_of(event.lang), **exc.params))]
@@ -27,9 +38,10 @@ async def handle(event: Inbound, ctx: Context, router: Router) -> list[Outbound]
         return [reply(event, t("error", lang_of(event.lang)))]
 
 
-async def _route(event: Inbound, ctx: Context, router: Router) -> list[Outbound]:
-    plain = event.kind in (InboundKind.TEXT, InboundKind.MEDIA) and event.command is None
-    person, route = await ctx.directory.sender(event.transport, event.sender, with_route=plain)
+async def _route(event: Inbound, ctx: Context, router: Router, sender: Sender | None) -> list[Outbound]:
+    if sender is None:
+        sender = await ctx.directory.sender(event.transport, event.sender, with_route=wants_route(event))
+    person, route = sender
     lang = person.lang if person else lang_of(event.lang)
 
     if (cmd := event.command) is not None:

@@ -46,21 +46,32 @@ return redis.call('HGET', inv, 'person_id')
 # Identity -> person record in one round trip (the hot path of every update); for a parent, when
 # asked, also their family and its maatje (record, addresses, groups). Keys are built inside the
 # script, so this store targets a single Redis, not a cluster.
-_PERSON_FOR = """
-local pid = redis.call('GET', KEYS[1])
-if not pid then return false end
-local pkey = ARGV[1] .. pid
-local person = redis.call('HGETALL', pkey)
-if ARGV[3] ~= '1' or redis.call('HGET', pkey, 'role') ~= 'parent' then return {pid, person} end
-local fkey = ARGV[2] .. (redis.call('HGET', pkey, 'family_id') or '')
-local fam = redis.call('HGETALL', fkey)
-if #fam == 0 then return {pid, person, false} end
-local maatje = redis.call('HGET', fkey, 'maatje_id')
-if not maatje or maatje == '' then return {pid, person, fam, false} end
-local m = ARGV[1] .. maatje
-local mp = redis.call('HGETALL', m)
-return {pid, person, fam, maatje, mp, redis.call('HGETALL', m .. ':addr'), redis.call('HGETALL', m .. ':group')}
+_LOOKUP = """
+local function lookup(idkey, people, families, with_route)
+  local pid = redis.call('GET', idkey)
+  if not pid then return false end
+  local pkey = people .. pid
+  local person = redis.call('HGETALL', pkey)
+  if with_route ~= '1' or redis.call('HGET', pkey, 'role') ~= 'parent' then return {pid, person} end
+  local fkey = families .. (redis.call('HGET', pkey, 'family_id') or '')
+  local fam = redis.call('HGETALL', fkey)
+  if #fam == 0 then return {pid, person, false} end
+  local maatje = redis.call('HGET', fkey, 'maatje_id')
+  if not maatje or maatje == '' then return {pid, person, fam, false} end
+  local m = people .. maatje
+  local mp = redis.call('HGETALL', m)
+  return {pid, person, fam, maatje, mp, redis.call('HGETALL', m .. ':addr'), redis.call('HGETALL', m .. ':group')}
+end
 """
+# KEYS: identity. ARGV: person key prefix, family key prefix, with_route ('1' or '0').
+_PERSON_FOR = _LOOKUP + "return lookup(KEYS[1], ARGV[1], ARGV[2], ARGV[3])"
+# The same for several identities in one round trip (the senders of an inbox batch). KEYS: identities.
+# ARGV: person key prefix, family key prefix, then with_route per identity.
+_PEOPLE_FOR = _LOOKUP + (
+    "local out = {}\n"
+    "for i, idkey in ipairs(KEYS) do out[i] = lookup(idkey, ARGV[1], ARGV[2], ARGV[2 + i]) end\n"
+    "return out"
+)
 
 
 # A family with its maatje's record, addresses and linked groups in one round trip (the relay's
@@ -101,6 +112,7 @@ class Directory:
         self._assign = redis.register_script(_ASSIGN)
         self._redeem = redis.register_script(_REDEEM)
         self._person_for = redis.register_script(_PERSON_FOR)
+        self._people_for = redis.register_script(_PEOPLE_FOR)
         self._family_route = redis.register_script(_FAMILY_ROUTE)
 
     # --- families and people ------------------------------------------------------------
@@ -233,6 +245,19 @@ class Directory:
             keys=[self.k.identity(transport, user)],
             args=[self.k.person(""), self.k.family(""), "1" if with_route else "0"],
         )
+        return self._sender(found)
+
+    async def senders(self, who: list[tuple[str, str, bool]]) -> list[tuple[Person | None, FamilyRoute | None]]:
+        """`sender` for several (transport, user, with_route) in one round trip."""
+        if not who:
+            return []
+        found = await self._people_for(
+            keys=[self.k.identity(transport, user) for transport, user, _ in who],
+            args=[self.k.person(""), self.k.family(""), *("1" if with_route else "0" for *_, with_route in who)],
+        )
+        return [self._sender(f) for f in found]
+
+    def _sender(self, found: Any) -> tuple[Person | None, FamilyRoute | None]:
         if not found:
             return None, None
         person = self._person(_s(found[0]) or "", _pairs(found[1]))

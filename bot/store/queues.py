@@ -35,12 +35,20 @@ return false
 """
 
 _ENQUEUE = """
--- KEYS: msg, queue, ready. ARGV: body, queue key, now_ms, id
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'body', ARGV[1], 'attempts', 0, 'queue', ARGV[2])
-redis.call('RPUSH', KEYS[2], ARGV[4])
-redis.call('ZADD', KEYS[3], 'NX', ARGV[3], ARGV[2])
-return 1
+-- KEYS: ready, then per message: msg, queue. ARGV: now_ms, then per message: body, id.
+-- All messages of one batch in one call (a redis-py pipeline of script calls costs an extra
+-- SCRIPT EXISTS round trip). Each message is added only if its key is new; returns how many were.
+local added = 0
+for i = 2, #KEYS, 2 do
+  local msg, queue = KEYS[i], KEYS[i + 1]
+  if redis.call('EXISTS', msg) == 0 then
+    redis.call('HSET', msg, 'body', ARGV[i], 'attempts', 0, 'queue', queue)
+    redis.call('RPUSH', queue, ARGV[i + 1])
+    redis.call('ZADD', KEYS[1], 'NX', ARGV[1], queue)
+    added = added + 1
+  end
+end
+return added
 """
 
 _CLAIM = """
@@ -77,6 +85,26 @@ local oid = redis.call('LINDEX', KEYS[1], 0)
 if not oid then redis.call('ZREM', KEYS[2], ARGV[1]) return false end
 local m = redis.call('HMGET', ARGV[2] .. oid, 'body', 'attempts')
 return {oid, m[1], m[2]}
+"""
+
+_CLAIM_HEADS = """
+-- KEYS: ready. ARGV: now_ms, lease_until_ms, limit, message key prefix. _CLAIM and then _HEAD for
+-- every claimed queue, in one step (saves a round trip per queue): per due queue {queue} when it
+-- was empty (it leaves the ready set, as in _HEAD), else {queue, id, body, attempts}.
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {}
+for i, q in ipairs(due) do
+  redis.call('ZADD', KEYS[1], ARGV[2], q)
+  local oid = redis.call('LINDEX', q, 0)
+  if not oid then
+    redis.call('ZREM', KEYS[1], q)
+    out[i] = {q}
+  else
+    local m = redis.call('HMGET', ARGV[4] .. oid, 'body', 'attempts')
+    out[i] = {q, oid, m[1], m[2]}
+  end
+end
+return out
 """
 
 
@@ -147,28 +175,42 @@ class Outbox:
         self._claim = redis.register_script(_CLAIM)
         self._done = redis.register_script(_DONE)
         self._head = redis.register_script(_HEAD)
+        self._claim_heads = redis.register_script(_CLAIM_HEADS)
 
     async def enqueue(self, msgs: list[Outbound], key: str, now_ms: int) -> int:
         """Persist messages under deterministic ids `key:i`: enqueueing the same batch twice (an
         event handled again after a crash) adds nothing. Returns how many were new."""
-        added = 0
-        async with self.r.pipeline(transaction=False) as p:
+        return await self.enqueue_many([(msgs, key)], now_ms)
+
+    async def enqueue_many(self, batches: list[tuple[list[Outbound], str]], now_ms: int) -> int:
+        """`enqueue` for several (messages, key) pairs, in this order, in one round trip."""
+        keys: list[str] = [self.k.outbox_ready()]
+        args: list[str | int] = [now_ms]
+        for msgs, key in batches:
             for i, msg in enumerate(msgs):
                 oid = f"{key}:{i}"
-                queue = self.k.outbox_queue(msg.to.transport, msg.to.chat_id)
-                body = self.codec.seal_json(outbound_to_dict(msg))
-                await self._enqueue(
-                    keys=[self.k.outbox_msg(oid), queue, self.k.outbox_ready()],
-                    args=[body, queue, now_ms, oid],
-                    client=p,
-                )
-            for result in await p.execute():
-                added += int(result)
-        return added
+                keys += [self.k.outbox_msg(oid), self.k.outbox_queue(msg.to.transport, msg.to.chat_id)]
+                args += [self.codec.seal_json(outbound_to_dict(msg)), oid]
+        if len(keys) == 1:
+            return 0
+        return int(await self._enqueue(keys=keys, args=args))
 
     async def claim(self, now_ms: int, lease_ms: int, limit: int = 50) -> list[str]:
         queues = await self._claim(keys=[self.k.outbox_ready()], args=[now_ms, now_ms + lease_ms, limit])
         return [_s(q) for q in queues]
+
+    async def claim_heads(self, now_ms: int, lease_ms: int, limit: int = 50) -> list[tuple[str, Pending | None]]:
+        """`claim`, then `head` of every claimed queue, in one round trip: (queue, first message or
+        None when the queue was empty)."""
+        lease_end = now_ms + lease_ms
+        found = await self._claim_heads(
+            keys=[self.k.outbox_ready()], args=[now_ms, lease_end, limit, self.k.outbox_msg("")]
+        )
+        out = []
+        for entry in found:
+            queue = _s(entry[0])
+            out.append((queue, await self._pending(queue, entry[1:] or None, lease_end)))
+        return out
 
     async def head(self, queue: str, lease_end_ms: int) -> Pending | None:
         found = await self._head(keys=[queue, self.k.outbox_ready()], args=[queue, self.k.outbox_msg("")])
