@@ -199,6 +199,13 @@ def warm_up() -> None:
     if classifier.get_model() is None:
         raise RuntimeError("the safety classifier could not be loaded or trained")
     parse("Hoi, wat betekent OTS? Ik heb hulp nodig.")
+    # The models are loaded for the life of the process: move them out of the garbage collector's
+    # reach, or every full collection walks them again (80-100 ms pauses under load, measured in
+    # benchmarks/relay_bench.py; after this the worst case is a few milliseconds).
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def _score(raw: Any) -> float:
