@@ -197,5 +197,12 @@ async def handle_family_choice(event: Inbound, maatje: Person, data: str, ctx: C
     )
     sent = await send_to_family(original, maatje, family, ctx)
     delivered = any(m.to != event.chat for m in sent)
-    confirm = [reply(event, t("sent_to", maatje.lang, alias=family.alias))] if delivered else []
-    return [*sent, *confirm]
+    # The confirmation answers the maatje's own message and carries the family: a reply to it goes
+    # to that family without asking again, and a transport can file the message under it.
+    confirm = Outbound(
+        to=event.chat,
+        text=t("sent_to", maatje.lang, alias=family.alias),
+        reply_to_ref=pending["ref"] or None,
+        family_id=family.id,
+    )
+    return [*sent, confirm] if delivered else sent

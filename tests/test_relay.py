@@ -65,6 +65,27 @@ async def test_maatje_with_several_families_is_asked_which_family(world):
     assert world.net.texts_to("u-ahmed") == ["Tineke: Sterkte morgen!"]
 
 
+async def test_a_reply_to_the_family_confirmation_needs_no_second_choice(world):
+    p = await noor(world)
+    fam2 = await world.admin.add_family("Gezin Daan")
+    await world.admin.assign(fam2.id, p["tineke"].id)
+    ahmed = await world.admin.add_person(Role.PARENT, "Ahmed", family_id=fam2.id)
+    await world.join(ahmed, "u-ahmed")
+    world.net.clear()
+
+    await world.send("u-tineke", "Sterkte morgen!")
+    [(_, ask)] = world.net.to("u-tineke")
+    await world.send("u-tineke", callback=next(b.data for row in ask.buttons for b in row if b.label == "Gezin Daan"))
+    ref, confirm = world.net.to("u-tineke")[-1]
+    assert confirm.family_id == fam2.id and confirm.reply_to_ref  # answers the maatje's own message
+    world.net.clear()
+
+    await world.send("u-tineke", "En laat je weten hoe het ging?", reply_to=ref)
+    assert world.net.texts_to("u-ahmed") == ["Tineke: En laat je weten hoe het ging?"]
+    assert world.net.texts_to("u-sanne") == []
+    assert world.net.texts_to("u-tineke") == []  # not asked "for which family?" again
+
+
 async def test_pending_choice_expires(world, store, clock):
     p = await noor(world)
     fam2 = await world.admin.add_family("Gezin Daan")

@@ -621,6 +621,18 @@ def test_told_cues_are_marked_by_the_lexicon() -> None:
     assert not ev.told_afterwards
 
 
+def test_the_current_blind_set_is_never_learned_from() -> None:
+    """safety_blind4*.tsv is the measure of the next honest figure: no model, tuner or combiner
+    fold may read it."""
+    from nlu import safety_tune
+
+    blind = sorted(classifier.DATA_DIR.glob("safety_blind4*.tsv"))
+    assert blind, "the blind set is missing"
+    learned = {f.name for f in classifier.data_files()}
+    held = {f.name for pattern in safety_tune.HELD_OUT for f in classifier.DATA_DIR.glob(pattern)}
+    assert not {f.name for f in blind} & (learned | held)
+
+
 def test_combiner_file_matches_the_code() -> None:
     """The committed combiner was fitted for these features and context patterns."""
     spec = json.loads(safety.COMBINER_PATH.read_text(encoding="utf-8"))
