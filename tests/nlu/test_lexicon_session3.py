@@ -124,3 +124,86 @@ def test_session3_concern(text):
 @pytest.mark.parametrize("text", NONE)
 def test_session3_no_false_alarm(text):
     assert lexicon_level(text) == "none"
+
+
+# --- session 3b: second error study -----------------------------------------------------------
+
+CONCERN_3B = [
+    # coercive control
+    "hij heeft mijn paspoort afgepakt en ik mag van hem niet naar mijn zus",
+    "mijn bankpas heeft hij, ik krijg boodschappengeld per week",
+    "mijn vriend leest elke avond mijn berichten door",
+    "ik durf het niet te vertellen want dan wordt hij woedend",
+    "he took my passport and I'm not allowed to go out alone",
+    "my boyfriend goes through my phone every night",
+    # stalking
+    "mijn ex stond alweer bij de ingang van mijn werk",
+    "hij achtervolgt me met zijn auto",
+    "my ex keeps showing up at my flat",
+    # veiled threats
+    "je gaat hier nog spijt van krijgen, schreef hij",
+    "zijn vrienden willen me een lesje leren",
+    "als ik de kinderen niet krijg dan krijgt niemand ze, zei hij",
+    "ik sla die vent zijn kop in",
+    "he messaged that you will regret this",
+    "if i can't have the kids nobody will, he wrote",
+    # violence told, second-language Dutch
+    "hij heeft vorige maand mijn arm omgedraaid",
+    "hij mij slaan als hij boos is",
+    "ik bang voor mijn man",
+    "he pinned me against the wall on saturday",
+    # passive death wishes
+    "als ik niet meer wakker word vind ik dat niet erg",
+    "ik wou dat ik onder een trein kwam",
+    "wil gewoon niet meer wakker worden",
+    "why am i even still alive",
+    "i don't want to wake up anymore",
+    # relapse, repeated running away
+    "ik ben weer begonnen met snuiven",
+    "my son keeps running away from the group home",
+]
+
+ACUTE_3B = [
+    "de baby wordt niet wakker en ademt raar",
+    "he's on the floor and won't wake up",
+    "vannacht neem ik alles, ik wil niet meer wakker worden",
+    "ik krijg hem niet wakker",
+    "mijn zoon is weggelopen",
+    "my son ran away and we cant find him",
+]
+
+NONE_3B = [
+    "de gi vroeg of er wapens in huis zijn",
+    "ze had een plastic mes in haar broodtrommel",
+    "the social worker asked if we have any guns at home",
+    "toy knife in his lunch box, the school panicked",
+    "ik wilde dood van de schaamte toen hij ging zingen",
+    "I nearly had a heart attack when the letter came",
+    "mijn opa is overleden aan een hartaanval",
+    "i lost the kids' passports during the move",
+    "ik ben bang dat de rechter nee zegt",
+    "ik controleer de telefoon van mijn dochter",
+    "mijn ex staat zaterdag bij de overdracht",
+    "hij zoekt me op in het weekend",
+    "ik wil verdwijnen onder de dekens met een boek",
+    "ik moet oppassen met zout",
+    "i'm done with this paperwork",
+    "my son keeps running to the door when the bell rings",
+    "he gave away his old toys to the charity shop",
+    "ik ben op, wat een week",
+]
+
+
+@pytest.mark.parametrize("text", CONCERN_3B)
+def test_session3b_concern(text):
+    assert lexicon_level(text) == "concern"
+
+
+@pytest.mark.parametrize("text", ACUTE_3B)
+def test_session3b_acute(text):
+    assert lexicon_level(text) == "acute"
+
+
+@pytest.mark.parametrize("text", NONE_3B)
+def test_session3b_no_false_alarm(text):
+    assert lexicon_level(text) == "none"
