@@ -380,6 +380,38 @@ def _trigger(items: tuple) -> list[tuple] | None:
     return best
 
 
+def _required_sets(items: tuple) -> tuple[tuple[tuple, ...], ...]:
+    """For each required top-level node of a pattern, the word nodes of which every match must
+    contain one (chosen as in `_trigger`). The scanner checks them against the sentence's words
+    before the matcher explores a pattern's gaps."""
+    out: list[tuple[tuple, ...]] = []
+    for node in items:
+        if node[0] == "w":
+            out.append((node,))
+        elif node[0] == "a" and not node[2]:
+            words: list[tuple] = []
+            for opt in node[1]:
+                sub = _trigger(opt)
+                if sub is None:
+                    break
+                words.extend(sub)
+            else:
+                out.append(tuple(words))
+    return tuple(out)
+
+
+def _in_sentence(words: tuple[tuple, ...], present: frozenset[str]) -> bool:
+    """Does a word of one of the word nodes `words` occur among the sentence's words `present`?"""
+    for node in words:
+        if node[1] & present:
+            return True
+        if node[2] or node[3]:
+            for tok in present:
+                if _word_ok(node, tok):
+                    return True
+    return False
+
+
 def _word_ok(node: tuple, tok: str) -> bool:
     if tok in node[1]:
         return True
@@ -654,6 +686,7 @@ class Lexicon:
             trig = _trigger(rule.items)
             for node in trig if trig is not None else firsts:
                 self._trigger_index[group].add(node, rid)
+        self.required = [_required_sets(rule.items) for rule in self.rules]
         self.keep_emoji = {w for w in self.vocab if w and not w[0].isalnum()}
         # stems of cue words: the classifier only looks at sentences containing one of them
         stems: set[str] = set()
@@ -964,8 +997,10 @@ def _scan(toks: _Tokens, lex: Lexicon, group: str, only: list[bool] | None = Non
             triggered.setdefault(rid, []).append(i)
     if not triggered:
         return hits
-    trig_keys = triggered.keys()
+    trig_keys = frozenset(triggered)  # a real set: `frozenset & dict_keys` would copy the keys per token
     max_len = lex.max_len
+    required = lex.required
+    sentence_words: dict[int, frozenset[str]] = {}
     for i, (anchors, _) in enumerate(cands):
         if not anchors:
             continue
@@ -973,10 +1008,19 @@ def _scan(toks: _Tokens, lex: Lexicon, group: str, only: list[bool] | None = Non
         if not todo:
             continue
         lim = toks.sent_end[i]
+        present = sentence_words.get(toks.sent[i])
+        if present is None:
+            lo = i
+            while lo > 0 and toks.sent[lo - 1] == toks.sent[i]:
+                lo -= 1
+            present = sentence_words[toks.sent[i]] = frozenset(norms[lo:lim])
         for rid in sorted(todo):
             positions = triggered[rid]
             k = bisect.bisect_left(positions, i)
             if k == len(positions) or positions[k] >= min(lim, i + max_len[rid]):
+                continue
+            # every required part must occur in the sentence, or the matcher need not try
+            if not all(_in_sentence(words, present) for words in required[rid]):
                 continue
             rule = rules[rid]
             for end, lits in _match(rule.items, 0, norms, toks.bound, i, lim, ()):

@@ -633,6 +633,22 @@ def test_the_current_blind_set_is_never_learned_from() -> None:
     assert not {f.name for f in blind} & (learned | held)
 
 
+def test_every_match_contains_each_required_part_of_its_pattern() -> None:
+    """The scanner skips a pattern when one of its required parts is missing from the sentence
+    (`safety._required_sets`); sound only if every real match contains each part."""
+    lex = safety.load_lexicon()
+    rid = {id(rule): n for n, rule in enumerate(lex.rules)}
+    checked = 0
+    for text, _ in load_tsv(DEV):
+        toks = safety._tokenize(text, lex)
+        for hit in safety._scan(toks, lex, "cue") + safety._scan(toks, lex, "aux"):
+            span = toks.norms[hit.start : hit.end]
+            for words in lex.required[rid[id(hit.rule)]]:
+                assert any(safety._word_ok(node, tok) for node in words for tok in span), (text, hit.rule.source)
+                checked += 1
+    assert checked > 1000
+
+
 def test_combiner_file_matches_the_code() -> None:
     """The committed combiner was fitted for these features and context patterns."""
     spec = json.loads(safety.COMBINER_PATH.read_text(encoding="utf-8"))
