@@ -183,8 +183,12 @@ async def test_a_message_sent_after_choosing_a_family_is_filed_in_that_familys_t
             await expect(messages.filter(has_text="Verstuurd naar Gezin Daan")).to_be_visible(timeout=15_000)
 
             # The message, the question and the answer are filed under Gezin Daan, not "Alle gezinnen".
-            own = messages.filter(has_text="Sterkte met de zitting!")
+            mine = maatje.locator('[data-testid="message"][data-own="true"]')
+            own = mine.filter(has_text="Sterkte met de zitting!")
             await expect(own).to_have_attribute("data-family-id", daan_id)
+            # the confirmation answers her own message, so it quotes it
+            confirmation = messages.filter(has_text="Verstuurd naar Gezin Daan")
+            await expect(confirmation).to_contain_text("Sterkte met de zitting!")
             await expect(own.locator(".tag")).to_have_text("Gezin Daan")
             for m in (own, ask, messages.filter(has_text="Verstuurd naar Gezin Daan")):
                 await expect(m).to_have_attribute("data-family-id", daan_id)
@@ -206,7 +210,7 @@ async def test_a_message_sent_after_choosing_a_family_is_filed_in_that_familys_t
             await expect(second).to_have_count(1, timeout=15_000)  # an open question shows in every thread
             await second.get_by_role("button", name="Gezin Daan").click()
             await expect(tabs.filter(has_text="Gezin Daan")).to_have_attribute("aria-pressed", "true")
-            await expect(messages.filter(has_text="Tot morgen!")).to_have_attribute("data-family-id", daan_id)
+            await expect(mine.filter(has_text="Tot morgen!")).to_have_attribute("data-family-id", daan_id)
             await expect(tabs.filter(has_text="Gezin Daan")).to_contain_text("(6)", timeout=15_000)
             await expect(page.get_by_test_id("pane-parent").get_by_test_id("switch-ahmed")).to_contain_text("2 nieuw")
 
