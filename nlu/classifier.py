@@ -16,13 +16,11 @@ Design
 - Models: a multinomial logistic regression for the level (none/concern/acute) with balanced class
   weights, and a second one for the category, trained on the non-`none` rows. Logistic regression
   gives usable probabilities without a separate calibration step, which matters because the
-  decision below is a probability threshold.
-- Decision (the hybrid rule, applied by `nlu.safety`): lexicon hits decide. The classifier is only
-  asked when the lexicon found nothing, sentence by sentence, and skips sentences where a lexicon
-  cue was negated or declared figurative. It may raise `none` to `acute` when P(acute) >=
-  ACUTE_THRESHOLD, or to `concern` when P(concern) + P(acute) >= CONCERN_THRESHOLD. Both
-  thresholds are high on purpose: the lexicon carries recall, the classifier only adds what it is
-  very sure about, so false alarms stay low.
+  combiner and the thresholds read them as probabilities.
+- Decision: not here. `nlu.safety.gather` asks this model for the whole message (`whole`, no
+  threshold) and, where the lexicon found nothing, for its most alarming sentence (`predict`,
+  with the high ACUTE_THRESHOLD / CONCERN_THRESHOLD below); `nlu.safety.decide` weighs those
+  probabilities with the lexicon and context signals in the combiner fitted by `nlu.safety_tune`.
 - Negation is not modelled here (character n-grams cannot see it reliably); that is one reason the
   classifier never overrides a negated lexicon cue.
 """

@@ -1350,12 +1350,14 @@ def _result(cues: list[Cue]) -> SafetyResult:
 # ---------------------------------------------------------------------------------------------
 # The lexicon finds danger words; whether they mean danger depends on the message around them: a
 # laughing emoji, a game, a report quoting something from 2013, "gelukkig weer gevonden". A small
-# logistic regression (trained in `nlu.classifier.fit_combiner` on messages from writers the base
-# classifier had not seen) weighs the lexicon's finding, the classifier's probabilities and these
+# logistic regression (fitted in `nlu.safety_tune` on messages from writers the base classifier
+# had not seen) weighs the lexicon's finding, the classifier's probabilities and these
 # context signals. Two floors keep recall first: a lexicon acute cue is never dropped below
 # concern, and a message too short for the classifier is decided by the lexicon alone. One ceiling
-# keeps negation: when the lexicon dismissed its only cue ("hij slaat me niet", "dood van het
-# lachen"), the classifier, which cannot see negation, does not bring it back.
+# keeps negation: when the lexicon negated its only cue ("hij slaat me niet"), the classifier, which
+# cannot see negation, does not bring it back; a cue dismissed as a figure of speech, a film or a
+# sport ("dood van het lachen") comes back only when the classifier is very sure
+# (SUPPRESSED_OVERRIDE).
 
 CONTEXT_SIGNALS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(pattern))
