@@ -621,13 +621,13 @@ def test_told_cues_are_marked_by_the_lexicon() -> None:
     assert not ev.told_afterwards
 
 
-def test_the_current_blind_set_is_never_learned_from() -> None:
-    """safety_blind4*.tsv is the measure of the next honest figure: no model, tuner or combiner
-    fold may read it."""
+def test_the_current_blind_sets_are_never_learned_from() -> None:
+    """safety_blind4*.tsv (scored once, session 3: the README's figures) and safety_blind5*.tsv
+    (sealed for the next honest figure): no model, tuner or combiner fold may read them."""
     from nlu import safety_tune
 
-    blind = sorted(classifier.DATA_DIR.glob("safety_blind4*.tsv"))
-    assert blind, "the blind set is missing"
+    blind = sorted(classifier.DATA_DIR.glob("safety_blind[45]*.tsv"))
+    assert len(blind) == 4, "a blind set is missing"
     learned = {f.name for f in classifier.data_files()}
     held = {f.name for pattern in safety_tune.HELD_OUT for f in classifier.DATA_DIR.glob(pattern)}
     assert not {f.name for f in blind} & (learned | held)
