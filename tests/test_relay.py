@@ -39,13 +39,19 @@ async def test_maatje_with_one_family_may_just_type(world):
     assert world.net.texts_to("u-sanne") == ["Tineke: Hoe ging het vandaag?"]
 
 
-async def test_maatje_with_several_families_is_asked_which_family(world):
+async def with_gezin_daan(world):
+    """Noor's world plus a second family of Tineke's, Gezin Daan, with parent Ahmed (u-ahmed)."""
     p = await noor(world)
     fam2 = await world.admin.add_family("Gezin Daan")
     await world.admin.assign(fam2.id, p["tineke"].id)
     ahmed = await world.admin.add_person(Role.PARENT, "Ahmed", family_id=fam2.id)
     await world.join(ahmed, "u-ahmed")
     world.net.clear()
+    return fam2
+
+
+async def test_maatje_with_several_families_is_asked_which_family(world):
+    await with_gezin_daan(world)
 
     await world.send("u-tineke", "Sterkte morgen!")
     [(_, ask)] = world.net.to("u-tineke")
@@ -66,12 +72,7 @@ async def test_maatje_with_several_families_is_asked_which_family(world):
 
 
 async def test_a_reply_to_the_family_confirmation_needs_no_second_choice(world):
-    p = await noor(world)
-    fam2 = await world.admin.add_family("Gezin Daan")
-    await world.admin.assign(fam2.id, p["tineke"].id)
-    ahmed = await world.admin.add_person(Role.PARENT, "Ahmed", family_id=fam2.id)
-    await world.join(ahmed, "u-ahmed")
-    world.net.clear()
+    fam2 = await with_gezin_daan(world)
 
     await world.send("u-tineke", "Sterkte morgen!")
     [(_, ask)] = world.net.to("u-tineke")

@@ -111,21 +111,6 @@ NONE = [
 ]
 
 
-@pytest.mark.parametrize("text", ACUTE)
-def test_session3_acute(text):
-    assert lexicon_level(text) == "acute"
-
-
-@pytest.mark.parametrize("text", CONCERN)
-def test_session3_concern(text):
-    assert lexicon_level(text) == "concern"
-
-
-@pytest.mark.parametrize("text", NONE)
-def test_session3_no_false_alarm(text):
-    assert lexicon_level(text) == "none"
-
-
 # --- session 3b: second error study -----------------------------------------------------------
 
 CONCERN_3B = [
@@ -194,16 +179,17 @@ NONE_3B = [
 ]
 
 
-@pytest.mark.parametrize("text", CONCERN_3B)
-def test_session3b_concern(text):
-    assert lexicon_level(text) == "concern"
+CASES = [
+    (text, level)
+    for level, texts in (
+        ("acute", ACUTE + ACUTE_3B),
+        ("concern", CONCERN + CONCERN_3B),
+        ("none", NONE + NONE_3B),
+    )
+    for text in texts
+]
 
 
-@pytest.mark.parametrize("text", ACUTE_3B)
-def test_session3b_acute(text):
-    assert lexicon_level(text) == "acute"
-
-
-@pytest.mark.parametrize("text", NONE_3B)
-def test_session3b_no_false_alarm(text):
-    assert lexicon_level(text) == "none"
+@pytest.mark.parametrize(("text", "level"), CASES)
+def test_session3_lexicon_level(text, level):
+    assert lexicon_level(text) == level
